@@ -1,0 +1,29 @@
+#include "common/line_framer.h"
+
+#include <cstring>
+
+namespace reactord::common {
+
+LineFramer::Scan LineFramer::feed(const char* data, size_t size, size_t max_message_bytes) {
+  Scan scan;
+  const char* cursor = data;
+  const char* const end = data + size;
+  while (cursor < end) {
+    const auto* newline = static_cast<const char*>(std::memchr(cursor, '\n', end - cursor));
+    const size_t length = partial_ + static_cast<size_t>((newline ? newline : end) - cursor);
+    if (length > max_message_bytes) {
+      scan.too_long = true;
+      return scan;
+    }
+    if (newline == nullptr) {
+      partial_ = static_cast<uint32_t>(length);
+      return scan;
+    }
+    ++scan.complete;
+    partial_ = 0;
+    cursor = newline + 1;
+  }
+  return scan;
+}
+
+}  // namespace reactord::common

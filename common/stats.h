@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/counter.h"
+
+namespace reactord::common {
+
+// A copy of one worker's counters at one moment, or the sum or difference of several. A value type.
+struct StatsSnapshot {
+  uint64_t accepted = 0;       // connections taken into service
+  uint64_t closed = 0;         // connections that left service, for any reason
+  uint64_t rejected = 0;       // closed at once: --max_connections reached
+  uint64_t idle_closed = 0;    // closed by --idle_timeout_s
+  uint64_t forced_closed = 0;  // closed by the drain deadline or an immediate stop
+  uint64_t too_long = 0;       // closed after a message over --max_message_bytes
+  uint64_t conn_errors = 0;    // read/write errors (resets and the like)
+  uint64_t accept_errors = 0;  // failed accept() calls, EAGAIN excluded
+  uint64_t reads = 0;          // read() calls that returned data
+  uint64_t messages = 0;       // acknowledged messages (ack protocol)
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+
+  uint64_t active() const { return accepted - closed; }
+  StatsSnapshot& operator+=(const StatsSnapshot& other);
+  StatsSnapshot& operator-=(const StatsSnapshot& other);
+  friend StatsSnapshot operator-(StatsSnapshot a, const StatsSnapshot& b) { return a -= b; }
+  friend bool operator==(const StatsSnapshot&, const StatsSnapshot&) = default;
+};
+
+// One worker's live counters: written by that worker's thread only, read by the supervisor.
+// Cache-line aligned so that two workers never write the same line.
+struct alignas(64) WorkerStats {
+  Counter accepted, closed, rejected, idle_closed, forced_closed, too_long, conn_errors,
+      accept_errors, reads, messages, bytes_in, bytes_out;
+
+  // Thread-safe.
+  StatsSnapshot snapshot() const;
+};
+
+// Formats one stats log line, "stats workers=2 active=7 accepted=3 ...": `now` and `before` hold
+// one snapshot per worker; counts are now - before and rates divide them by `seconds`. Gauges
+// (active, per-worker active) come from `now`. The keys are stable and listed in the README.
+std::string formatStatsLine(const char* label, const std::vector<StatsSnapshot>& now,
+                            const std::vector<StatsSnapshot>& before, double seconds);
+
+}  // namespace reactord::common

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs, with apt, every Debian package that reactord needs to build, test and run, and
+# nothing that is already there. Used by deploy/run.sh, deploy/test.sh and the Dockerfile.
+#
+# usage: deploy/install-deps.sh [build|test|bench]   (default: test)
+#   build  compiler, CMake and the libraries
+#   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl)
+#   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot)
+set -euo pipefail
+
+profile=${1:-test}
+build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-dev libgtest-dev
+  libgmock-dev libbenchmark-dev)
+test_pkgs=(iproute2 procps python3 ncat curl)
+bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs)
+
+case "$profile" in
+  build) want=("${build_pkgs[@]}") ;;
+  test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build, test or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
+    continue  # a Node.js from elsewhere (nodesource) serves as well
+  fi
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#want[@]} packages of profile '$profile' present"
+  exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
