@@ -31,7 +31,8 @@ TEST(LimitsTest, MaxConnectionsRejectsTheNextAndRecoversWhenOneLeaves) {
 
   first.reset();  // frees a slot once the server has seen the close
   bool served = false;
-  for (auto deadline = Clock::now() + std::chrono::seconds(5); !served && Clock::now() < deadline;) {
+  for (auto deadline = Clock::now() + std::chrono::seconds(5);
+       !served && Clock::now() < deadline;) {
     auto next = TestClient::connect(server.port());
     served = next && echoes(*next, "again");
   }
