@@ -1,6 +1,8 @@
 #include "tests/integration/server_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -15,7 +17,8 @@
 namespace reactord::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit = 0) {
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit = 0,
+            int run_as_uid = -1) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
@@ -36,6 +39,10 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file
                          static_cast<rlim_t>(open_file_limit)};
       setrlimit(RLIMIT_NOFILE, &limit);
     }
+    if (run_as_uid >= 0 &&
+        (setgroups(0, nullptr) != 0 || setgid(run_as_uid) != 0 || setuid(run_as_uid) != 0)) {
+      _exit(126);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -54,10 +61,10 @@ std::optional<int> decodeStatus(int status) {
 }  // namespace
 
 ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening,
-                             int open_file_limit) {
+                             int open_file_limit, int run_as_uid) {
   flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
   int output_fd = -1;
-  pid_ = spawn(flags, &output_fd, open_file_limit);
+  pid_ = spawn(flags, &output_fd, open_file_limit, run_as_uid);
   reader_ = std::thread([this, output_fd] { readLog(output_fd); });
   if (!wait_listening) {
     return;
@@ -154,8 +161,66 @@ double ServerProcess::cpuSeconds() const {
   return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
 }
 
-RunResult runReactord(const std::vector<std::string>& flags) {
-  ServerProcess process(flags, /*wait_listening=*/false);
+int ServerProcess::fdCount() const {
+  DIR* dir = opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str());
+  if (dir == nullptr) {
+    return -1;
+  }
+  int count = 0;
+  while (const dirent* entry = readdir(dir)) {
+    count += entry->d_name[0] != '.' ? 1 : 0;
+  }
+  closedir(dir);
+  return count;
+}
+
+bool ServerProcess::signalBlocked(int signal_number) const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("SigBlk:", 0) == 0) {
+      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return (mask >> (signal_number - 1)) & 1;
+    }
+  }
+  return false;
+}
+
+std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {
+  return parseStatsLine(log(), label);
+}
+
+std::map<std::string, std::string> parseStatsLine(const std::string& log,
+                                                  const std::string& label) {
+  std::map<std::string, std::string> result;
+  const size_t at = log.rfind("] " + label + " ");
+  if (at == std::string::npos) {
+    return result;
+  }
+  const size_t end = log.find('\n', at);
+  std::istringstream words(log.substr(at, end == std::string::npos ? end : end - at));
+  std::string word;
+  while (words >> word) {
+    const size_t equals = word.find('=');
+    if (equals != std::string::npos) {
+      result[word.substr(0, equals)] = word.substr(equals + 1);
+    }
+  }
+  return result;
+}
+
+std::vector<long> statsList(const std::string& value) {
+  std::vector<long> numbers;
+  std::istringstream items(value);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    numbers.push_back(std::stol(item));
+  }
+  return numbers;
+}
+
+RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid) {
+  ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid);
   RunResult result;
   result.exit_code = process.waitExit(milliseconds(10000)).value_or(-1000);
   process.waitForOutputEnd(milliseconds(2000));

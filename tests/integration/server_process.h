@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,8 +23,10 @@ class ServerProcess {
   // Starts the server and waits (up to 10 s) for its "listening on" line, unless `wait_listening`
   // is false (for runs that are meant to fail). A non-zero `open_file_limit` sets the server's
   // RLIMIT_NOFILE (soft and hard) before it starts.
+  // A non-negative `run_as_uid` makes the child setgid/setuid to it (same number for the group,
+  // as nobody/nogroup 65534) before exec; the caller must be root.
   explicit ServerProcess(std::vector<std::string> flags, bool wait_listening = true,
-                         int open_file_limit = 0);
+                         int open_file_limit = 0, int run_as_uid = -1);
   ~ServerProcess();
 
   uint16_t port() const { return port_; }
@@ -41,6 +44,13 @@ class ServerProcess {
   long rssKb() const;
   // CPU time the server has used so far (user + system), in seconds.
   double cpuSeconds() const;
+  // Open file descriptors of the server, from /proc/PID/fd (-1 if it is gone).
+  int fdCount() const;
+  // True once `signal_number` is in the server's blocked mask (SigBlk of /proc/PID/status): from
+  // then on it is queued for the supervisor instead of killing the process by its default action.
+  bool signalBlocked(int signal_number) const;
+  // The keys of the server's last stats line labelled `label` ("final" or "stats").
+  std::map<std::string, std::string> statsLine(const std::string& label = "final") const;
 
  private:
   void readLog(int fd);
@@ -62,6 +72,12 @@ struct RunResult {
   int exit_code = -1;
   std::string output;
 };
-RunResult runReactord(const std::vector<std::string>& flags);
+RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1);
+
+// The key=value pairs of the last line in `log` that contains "] LABEL " (a glog stats line), empty
+// if there is none. List values (worker_accepted=1,2) stay strings: see statsList().
+std::map<std::string, std::string> parseStatsLine(const std::string& log, const std::string& label);
+// A comma-separated stats value as numbers.
+std::vector<long> statsList(const std::string& value);
 
 }  // namespace reactord::testing

@@ -54,6 +54,28 @@ std::optional<TestClient> TestClient::connect(uint16_t port, const std::string& 
   return TestClient(std::move(fd));
 }
 
+std::optional<TestClient> TestClient::connectWithin(uint16_t port, milliseconds timeout,
+                                                    int* error) {
+  const auto address = common::SocketAddress::parse("127.0.0.1", port);
+  common::UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  int result = ::connect(fd.get(), address->get(), address->length()) == 0 ? 0 : errno;
+  if (result == EINPROGRESS) {
+    const short ready = waitFor(fd.get(), POLLOUT, Clock::now() + timeout);
+    socklen_t length = sizeof result;
+    result = ETIMEDOUT;
+    if (ready != 0) {
+      getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &result, &length);
+    }
+  }
+  if (error != nullptr) {
+    *error = result;
+  }
+  if (result != 0) {
+    return std::nullopt;
+  }
+  return TestClient(std::move(fd));
+}
+
 bool TestClient::sendAll(const std::string& data, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   size_t sent = 0;
@@ -170,5 +192,11 @@ bool TestClient::waitPeerGone(milliseconds timeout) {
 }
 
 void TestClient::shutdownWrite() { ::shutdown(fd(), SHUT_WR); }
+
+void TestClient::abort() {
+  const linger hard{1, 0};
+  setsockopt(fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  fd_.reset();
+}
 
 }  // namespace reactord::testing

@@ -20,6 +20,11 @@ class TestClient {
   static std::optional<TestClient> connect(uint16_t port, const std::string& host = "127.0.0.1",
                                            int* error = nullptr, const std::string& source = "");
 
+  // Like connect() from 127.0.0.1, but never blocks longer than `timeout`: a connect that does not
+  // complete in time fails with `error` ETIMEDOUT (a hanging connect, not a refused one).
+  static std::optional<TestClient> connectWithin(uint16_t port, milliseconds timeout,
+                                                 int* error = nullptr);
+
   int fd() const { return fd_.get(); }
   // The errno of the last failed read (ECONNRESET for a reset), 0 if none failed.
   int lastReadError() const { return last_read_error_; }
@@ -34,6 +39,9 @@ class TestClient {
   // first data.size() bytes received.
   std::string exchange(const std::string& data, milliseconds timeout = milliseconds(30000));
   void shutdownWrite();
+  // Aborts the connection: SO_LINGER 0, then close, so the peer gets a reset. The client is
+  // unusable afterwards.
+  void abort();
   // Waits, without reading, until the peer closes or resets the connection.
   bool waitPeerGone(milliseconds timeout);
   // Sends from `data` without reading until the socket takes nothing for `quiet`: the bytes sent.
