@@ -1,0 +1,57 @@
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "tests/integration/server_process.h"
+
+namespace reactord::testing {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::seconds;
+
+inline double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes; its last value.
+inline bool waitUntil(const std::function<bool()>& condition, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  return true;
+}
+
+// A numeric key of a stats line, -1 if missing.
+inline long statOf(const std::map<std::string, std::string>& line, const std::string& key) {
+  const auto it = line.find(key);
+  return it == line.end() ? -1 : std::stol(it->second);
+}
+
+// The state letter of process `pid` (R, S, T for stopped, ...), from /proc/PID/stat.
+inline char processState(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() ? '?' : text[paren + 2];
+}
+
+// SIGTERM, then the exit code; the `final` line is in server.log() afterwards.
+inline std::optional<int> stopServer(ServerProcess& server, milliseconds timeout = seconds(10)) {
+  server.signal(SIGTERM);
+  return server.waitExit(timeout);
+}
+
+}  // namespace reactord::testing

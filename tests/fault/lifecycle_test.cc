@@ -1,0 +1,140 @@
+// Issue 5, tests 16 and 17: one instance per port, and start/stop at any moment.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <vector>
+
+#include "tests/fault/fault_util.h"
+#include "tests/integration/test_client.h"
+
+namespace reactord::testing {
+namespace {
+
+constexpr int kNobody = 65534;
+
+// Sockets in LISTEN state on `port`, from /proc/net/tcp and tcp6.
+int listenersOn(uint16_t port) {
+  int count = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
+      count += (state == "0A" && local_port == port) ? 1 : 0;
+    }
+  }
+  return count;
+}
+
+// Threads of process `pid` (1 before reactord starts its workers and supervisor), 0 if gone.
+int threadCount(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      return std::stoi(line.substr(8));
+    }
+  }
+  return 0;
+}
+
+// 16. --port=0 with 4 workers: 4 listeners on one port. A second instance on that port is refused
+// with an error naming the address, whether another user (nobody) or the same user starts it, and
+// the first keeps every connection.
+TEST(FaultLifecycle, BusyPortIsRefusedForAnyUserAndTheFirstKeepsItsTraffic) {
+  ServerProcess first({"--workers=4"});
+  const std::string port = std::to_string(first.port());
+  EXPECT_EQ(listenersOn(first.port()), 4);
+  std::vector<std::pair<std::string, int>> intruders = {{"same user", -1}};
+  if (geteuid() == 0) {
+    intruders.push_back({"user nobody", kNobody});
+  }
+  for (const auto& [who, uid] : intruders) {
+    SCOPED_TRACE(who);
+    const RunResult second = runReactord({"--workers=4", "--port=" + port}, uid);
+    EXPECT_EQ(second.exit_code, 1) << second.output;
+    EXPECT_NE(second.output.find("0.0.0.0:" + port), std::string::npos) << second.output;
+    EXPECT_NE(second.output.find("in use"), std::string::npos) << second.output;
+    EXPECT_EQ(second.output.find("listening on"), std::string::npos) << second.output;
+  }
+  EXPECT_EQ(listenersOn(first.port()), 4);
+  constexpr int kClients = 200;
+  for (int i = 0; i < kClients; ++i) {
+    auto client = TestClient::connect(first.port());
+    ASSERT_TRUE(client);
+    ASSERT_EQ(client->exchange("mine"), "mine");
+  }
+  ASSERT_EQ(stopServer(first), 0);
+  EXPECT_EQ(statOf(first.statsLine(), "accepted"), kClients) << "another process took some";
+  std::printf("[ figure ] 4 listeners on port %s; refused: %s; first instance accepted %ld of %d\n",
+              port.c_str(), geteuid() == 0 ? "same user and nobody" : "same user (not root)",
+              statOf(first.statsLine(), "accepted"), kClients);
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "the other-user case needs root";
+  }
+}
+
+// 17. 50 cycles of start, then SIGTERM at a random moment: right after main() blocked the signals
+// (polled without pause, sometimes before any worker thread exists), frozen with SIGSTOP at that
+// moment so that SIGTERM is pending before the loops run, a few milliseconds into start-up, or
+// once listening, with a client connected or not. Every run exits 0. Before main()
+// blocks SIGTERM its default action would kill the process, which is no fault of the server, and
+// the first log line ("workers=N", from flag parsing) comes before the block: so the harness
+// waits until /proc/PID/status shows SIGTERM in SigBlk, the earliest moment the server owns it.
+// A run counts as "before the loops" when the process still had one thread after the kill.
+TEST(FaultLifecycle, StartThenSigtermAtRandomMomentsAlwaysExitsZero) {
+  constexpr int kCycles = 50;
+  std::mt19937 random(17);
+  int exits_zero = 0;
+  int early = 0;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    SCOPED_TRACE("cycle " + std::to_string(cycle));
+    ServerProcess server({"--workers=" + std::to_string(1 + cycle % 4)}, /*wait_listening=*/false);
+    const auto give_up = Clock::now() + seconds(10);
+    while (!server.signalBlocked(SIGTERM) && Clock::now() < give_up) {
+    }
+    ASSERT_TRUE(server.signalBlocked(SIGTERM)) << server.log();
+    // 0: at once; 1: frozen (SIGSTOP) at that moment, SIGTERM, then SIGCONT, so the signal is
+    // pending before any thread starts; 2: 0-20 ms later; 3: once listening; 4: with a client.
+    const int mode = cycle % 5;
+    if (mode == 1) {
+      server.signal(SIGSTOP);
+      ASSERT_TRUE(waitUntil([&] { return processState(server.pid()) == 'T'; }, seconds(5)));
+    } else if (mode == 2) {
+      std::this_thread::sleep_for(std::chrono::microseconds(random() % 20000));
+    } else if (mode >= 3) {
+      ASSERT_TRUE(server.waitForLog("listening on ", seconds(10))) << server.log();
+      std::this_thread::sleep_for(std::chrono::microseconds(random() % 5000));
+    }
+    std::optional<TestClient> client;
+    if (mode == 4) {
+      const std::string log = server.log();
+      const size_t colon = log.find(" workers=", log.find("listening on "));
+      client = TestClient::connect(std::stoi(log.substr(log.rfind(':', colon) + 1)));
+      EXPECT_TRUE(client && client->exchange("hi") == "hi");
+    }
+    server.signal(SIGTERM);
+    early += threadCount(server.pid()) == 1 ? 1 : 0;
+    if (mode == 1) {
+      server.signal(SIGCONT);
+    }
+    client.reset();
+    const std::optional<int> code = server.waitExit(seconds(10));
+    EXPECT_EQ(code, 0) << server.log();
+    exits_zero += code == 0 ? 1 : 0;
+  }
+  std::printf(
+      "[ figure ] %d of %d runs exited 0; %d got SIGTERM before any worker thread existed\n",
+      exits_zero, kCycles, early);
+}
+
+}  // namespace
+}  // namespace reactord::testing

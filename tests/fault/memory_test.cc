@@ -1,0 +1,184 @@
+// Issue 5, tests 6 and 10: clients that never read, and oversized or garbage input, cannot grow
+// the server's memory.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <random>
+#include <vector>
+
+#include "tests/fault/fault_util.h"
+#include "tests/integration/test_client.h"
+
+namespace reactord::testing {
+namespace {
+
+// Sends `data` on every client without reading, each as far as the kernel and the server take
+// it, until none has taken a byte for `quiet`. The server's RSS is sampled meanwhile: its peak.
+long sendAllWithoutReading(std::vector<TestClient>& clients, const std::string& data,
+                           const ServerProcess& server, milliseconds quiet, uint64_t* total_sent) {
+  std::vector<size_t> sent(clients.size(), 0);
+  std::vector<pollfd> fds(clients.size());
+  long peak_rss_kb = server.rssKb();
+  auto last_progress = Clock::now();
+  auto next_sample = Clock::now();
+  while (Clock::now() - last_progress < quiet) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      fds[i] = {sent[i] < data.size() ? clients[i].fd() : -1, POLLOUT, 0};
+    }
+    if (poll(fds.data(), fds.size(), 50) > 0) {
+      for (size_t i = 0; i < clients.size(); ++i) {
+        if (fds[i].revents & POLLOUT) {
+          const ssize_t n = ::send(clients[i].fd(), data.data() + sent[i], data.size() - sent[i],
+                                   MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0) {
+            sent[i] += n;
+            *total_sent += n;
+            last_progress = Clock::now();
+          }
+        }
+      }
+    }
+    if (Clock::now() >= next_sample) {
+      peak_rss_kb = std::max(peak_rss_kb, server.rssKb());
+      next_sample = Clock::now() + milliseconds(100);
+    }
+  }
+  return std::max(peak_rss_kb, server.rssKb());
+}
+
+// 6. 500 clients send 4 MiB each and never read. Per connection the server holds at most
+// --max_pending_bytes of output plus one 64 KiB read; the margin on top is the server's own RSS
+// before the test plus 32 MiB (allocator slack, the connection table, the kernel's share of
+// page-rounding).
+TEST(FaultMemory, SlowReadersCannotGrowServerMemoryPastTheBound) {
+  constexpr int kClients = 500;
+  constexpr long kMaxPending = 256 << 10;
+  constexpr long kMarginKb = 32 << 10;
+  ServerProcess server({"--workers=2", "--max_pending_bytes=" + std::to_string(kMaxPending)});
+  const long baseline_kb = server.rssKb();
+  std::vector<TestClient> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto client = TestClient::connect(server.port());
+    ASSERT_TRUE(client) << i;
+    const int small = 64 << 10;  // keep the kernel's buffers small: the server must hold back
+    setsockopt(client->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    setsockopt(client->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    clients.push_back(std::move(*client));
+  }
+  const std::string data = randomBytes(4 << 20, 3);
+  uint64_t total_sent = 0;
+  const long peak_kb =
+      sendAllWithoutReading(clients, data, server, milliseconds(1500), &total_sent);
+  const long bound_kb = kClients * (kMaxPending + (64 << 10)) / 1024 + baseline_kb + kMarginKb;
+  EXPECT_LT(peak_kb, bound_kb);
+
+  // Another client is still served, quickly, while the 500 hang on.
+  auto other = TestClient::connect(server.port());
+  ASSERT_TRUE(other);
+  const auto start = Clock::now();
+  EXPECT_TRUE(other->exchange(randomBytes(1 << 20, 4)) == randomBytes(1 << 20, 4));
+  const double other_s = secondsSince(start);
+  EXPECT_LT(other_s, 5.0);
+  std::printf(
+      "[ figure ] %d clients sent %.0f MiB without reading; server RSS %ld KiB before, "
+      "peak %ld KiB, bound %ld KiB (500 x 320 KiB + %ld KiB baseline + 32 MiB margin); "
+      "another client's 1 MiB echo took %.2f s\n",
+      kClients, total_sent / 1048576.0, baseline_kb, peak_kb, bound_kb, baseline_kb, other_s);
+}
+
+// The ack protocol's answer to `input` followed by EOF, for --max_message_bytes=`max`: an ack per
+// line up to the first over-long one, which gets the error instead, then the close.
+std::string expectedAckReply(const std::string& input, size_t max) {
+  std::string reply;
+  size_t start = 0;
+  while (start < input.size()) {
+    const size_t newline = input.find('\n', start);
+    const size_t end = newline == std::string::npos ? input.size() : newline;
+    if (end - start > max) {
+      return reply + "ERR message too long\n";
+    }
+    reply += "Message received\n";
+    start = end + 1;
+  }
+  return reply;
+}
+
+// One round of abusive clients: half send an over-long line, half random bytes; all half-close
+// and read to the end. The number whose reply was exactly right; `errors`: how many of those
+// replies were the error.
+int abuseRound(uint16_t port, int count, size_t max, uint32_t seed, int* errors) {
+  std::vector<TestClient> clients;
+  std::vector<std::string> inputs;
+  std::mt19937 random(seed);
+  for (int i = 0; i < count; ++i) {
+    auto client = TestClient::connect(port);
+    if (!client) {
+      return -1;
+    }
+    inputs.push_back(i % 2 == 0 ? std::string(max + 1 + random() % (4 * max), 'A')
+                                : randomBytes(1 + random() % (4 * max), random()));
+    client->sendAll(inputs.back(), seconds(5));
+    client->shutdownWrite();
+    clients.push_back(std::move(*client));
+  }
+  int right = 0;
+  for (int i = 0; i < count; ++i) {
+    bool closed = false;
+    const std::string reply = clients[i].readUntilClosed(seconds(10), &closed);
+    const bool ok =
+        closed && clients[i].lastReadError() == 0 && reply == expectedAckReply(inputs[i], max);
+    EXPECT_TRUE(ok) << "client " << i << " got " << reply.size() << " bytes, closed " << closed
+                    << ", error " << clients[i].lastReadError();
+    right += ok ? 1 : 0;
+    *errors += ok && reply.ends_with("ERR message too long\n") ? 1 : 0;
+  }
+  return right;
+}
+
+// 10. 1,000 ack connections send over-long lines or random bytes, 1,000 echo connections random
+// bytes: each gets its exact reply (the error where the protocol has one) and a clean close, and
+// once they are gone the server's RSS has grown by less than 2 MiB over a warmed-up baseline.
+TEST(FaultMemory, OversizedAndGarbageInputIsAnsweredAndLeavesNoMemoryBehind) {
+  constexpr size_t kMax = 1024;
+  ServerProcess ack({"--workers=2", "--protocol=ack", "--max_message_bytes=1024"});
+  ServerProcess echo({"--workers=2"});
+  const int ack_fds = ack.fdCount();
+  const int echo_fds = echo.fdCount();
+  auto echoRound = [&](int count, uint32_t seed) {
+    int right = 0;
+    for (int i = 0; i < count; ++i) {
+      auto client = TestClient::connect(echo.port());
+      const std::string input = randomBytes(1 + (seed * 7919 + i * 104729) % 65536, seed + i);
+      right += client && client->exchange(input) == input ? 1 : 0;
+    }
+    return right;
+  };
+  // Warm-up: the allocator's arenas and the connection tables reach their working size.
+  int errors = 0;
+  ASSERT_EQ(abuseRound(ack.port(), 200, kMax, 1, &errors), 200);
+  ASSERT_EQ(echoRound(200, 1), 200);
+  auto allGone = [&] { return ack.fdCount() == ack_fds && echo.fdCount() == echo_fds; };
+  ASSERT_TRUE(waitUntil(allGone, seconds(5)));
+  const long ack_before_kb = ack.rssKb();
+  const long echo_before_kb = echo.rssKb();
+
+  EXPECT_EQ(abuseRound(ack.port(), 1000, kMax, 2, &errors), 1000);
+  EXPECT_EQ(echoRound(1000, 2), 1000);
+  ASSERT_TRUE(waitUntil(allGone, seconds(5))) << ack.fdCount() << " " << echo.fdCount();
+  const long ack_growth_kb = ack.rssKb() - ack_before_kb;
+  const long echo_growth_kb = echo.rssKb() - echo_before_kb;
+  EXPECT_LT(ack_growth_kb, 2048);
+  EXPECT_LT(echo_growth_kb, 2048);
+  ASSERT_EQ(stopServer(ack), 0);
+  EXPECT_EQ(statOf(ack.statsLine(), "too_long"), errors);
+  EXPECT_GE(errors, 600) << "the over-long half and some random ones";
+  std::printf(
+      "[ figure ] 200 + 1000 abusive ack connections (too_long=%ld), 200 + 1000 echo; RSS "
+      "growth over the 1000: ack %ld KiB (from %ld), echo %ld KiB (from %ld)\n",
+      statOf(ack.statsLine(), "too_long"), ack_growth_kb, ack_before_kb, echo_growth_kb,
+      echo_before_kb);
+}
+
+}  // namespace
+}  // namespace reactord::testing

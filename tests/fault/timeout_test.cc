@@ -1,0 +1,197 @@
+// Issue 5, tests 7-9: the write-stall, message (slowloris) and idle timeouts, on time.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <vector>
+
+#include "tests/fault/fault_util.h"
+#include "tests/integration/test_client.h"
+
+namespace reactord::testing {
+namespace {
+
+// Sends `data` on every client at once without reading, until none has taken a byte for
+// `quiet`: for each, when its last byte went.
+std::vector<Clock::time_point> stuffUntilBlocked(std::vector<TestClient*> clients,
+                                                 const std::string& data, milliseconds quiet) {
+  std::vector<Clock::time_point> last_progress(clients.size(), Clock::now());
+  std::vector<size_t> sent(clients.size(), 0);
+  auto any_progress = Clock::now();
+  while (Clock::now() - any_progress < quiet) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      const ssize_t n = ::send(clients[i]->fd(), data.data() + sent[i], data.size() - sent[i],
+                               MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent[i] += n;
+        last_progress[i] = any_progress = Clock::now();
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return last_progress;
+}
+
+// 7. Ten clients that stop reading are closed within the write timeout (2 s) + 1 s of their output
+// getting stuck; a client that reads only now and then (every 60 ms or so) is not.
+TEST(FaultTimeout, WriteStallClosesClientsThatNeverReadOnTime) {
+  constexpr int kStalled = 10;
+  ServerProcess server(
+      {"--workers=2", "--write_timeout_s=2", "--max_pending_bytes=65536", "--idle_timeout_s=30"});
+  const std::string data = randomBytes(16 << 20, 9);
+  auto slow = TestClient::connect(server.port());
+  ASSERT_TRUE(slow);
+  std::vector<TestClient> stalled;
+  std::vector<TestClient*> all = {&*slow};
+  for (int i = 0; i < kStalled; ++i) {
+    auto client = TestClient::connect(server.port());
+    ASSERT_TRUE(client);
+    stalled.push_back(std::move(*client));
+  }
+  for (auto& client : stalled) {
+    all.push_back(&client);
+  }
+  std::vector<Clock::time_point> stuck_at = stuffUntilBlocked(all, data, milliseconds(200));
+  stuck_at.erase(stuck_at.begin());  // the slow reader's
+  double slowest_s = 0;
+  double fastest_s = 1e9;
+  std::vector<bool> gone(kStalled, false);
+  const auto deadline = Clock::now() + seconds(8);
+  size_t slow_read = 0;
+  while (Clock::now() < deadline && std::find(gone.begin(), gone.end(), false) != gone.end()) {
+    slow_read += slow->readFor(milliseconds(1)).size();  // reads what is there, now and then
+    for (int i = 0; i < kStalled; ++i) {
+      if (!gone[i] && stalled[i].waitPeerGone(milliseconds(1))) {
+        gone[i] = true;
+        const double after_s = std::chrono::duration<double>(Clock::now() - stuck_at[i]).count();
+        slowest_s = std::max(slowest_s, after_s);
+        fastest_s = std::min(fastest_s, after_s);
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(std::count(gone.begin(), gone.end(), true), kStalled);
+  EXPECT_LE(slowest_s, 2.0 + 1.0);
+  EXPECT_GE(fastest_s, 2.0 - 1.0);
+  EXPECT_GT(slow_read, 0u);
+  EXPECT_FALSE(slow->waitPeerGone(milliseconds(1))) << "the slow reader was closed too";
+  slow.reset();
+  ASSERT_EQ(stopServer(server), 0);
+  EXPECT_EQ(statOf(server.statsLine(), "write_timeout_closed"), kStalled) << server.log();
+  std::printf(
+      "[ figure ] %d stalled clients closed %.2f-%.2f s after their output stuck "
+      "(timeout 2 s); write_timeout_closed=%ld; the slow reader survived\n",
+      kStalled, fastest_s, slowest_s, statOf(server.statsLine(), "write_timeout_closed"));
+}
+
+// 8. Slowloris: clients that trickle a byte every 200 ms and never end their line get the error
+// and are closed at --message_timeout_s (2 s) +-1 s; one that sends short complete lines slowly is
+// served throughout.
+TEST(FaultTimeout, SlowlorisTrickleClosesAtTheMessageTimeout) {
+  constexpr int kLoris = 10;
+  ServerProcess server({"--workers=2", "--protocol=ack", "--message_timeout_s=2"});
+  std::vector<TestClient> loris;
+  for (int i = 0; i < kLoris; ++i) {
+    auto client = TestClient::connect(server.port());
+    ASSERT_TRUE(client);
+    loris.push_back(std::move(*client));
+  }
+  auto honest = TestClient::connect(server.port());
+  ASSERT_TRUE(honest);
+  const auto start = Clock::now();
+  std::vector<double> closed_after(kLoris, -1);
+  std::vector<std::string> replies(kLoris);
+  std::string honest_reply;
+  for (int tick = 0; secondsSince(start) < 6.0; ++tick) {
+    for (int i = 0; i < kLoris; ++i) {
+      if (closed_after[i] >= 0) {
+        continue;
+      }
+      ::send(loris[i].fd(), "a", 1, MSG_NOSIGNAL);
+      bool closed = false;
+      replies[i] += loris[i].readUntilClosed(milliseconds(1), &closed);
+      if (closed) {
+        closed_after[i] = secondsSince(start);
+      }
+    }
+    // The honest client: one complete line every 600 ms, its bytes spread over 3 ticks.
+    ::send(honest->fd(), tick % 3 == 2 ? "c\n" : "b", tick % 3 == 2 ? 2 : 1, MSG_NOSIGNAL);
+    honest_reply += honest->readFor(milliseconds(1));
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  ASSERT_TRUE(honest->sendAll("last\n"));  // completes whatever it had begun
+  honest_reply += honest->readExactly(17 - honest_reply.size() % 17, seconds(5));
+  EXPECT_TRUE(honest_reply.size() % 17 == 0 && honest_reply.ends_with("Message received\n"));
+  const int honest_acks = static_cast<int>(honest_reply.size() / 17);
+  double slowest_s = 0;
+  double fastest_s = 1e9;
+  for (int i = 0; i < kLoris; ++i) {
+    EXPECT_EQ(replies[i], "ERR message timeout\n") << i;
+    EXPECT_GE(closed_after[i], 2.0 - 1.0) << i;
+    EXPECT_LE(closed_after[i], 2.0 + 1.0) << i;
+    slowest_s = std::max(slowest_s, closed_after[i]);
+    fastest_s = std::min(fastest_s, closed_after[i]);
+  }
+  EXPECT_GE(honest_acks, 8);
+  honest.reset();
+  ASSERT_EQ(stopServer(server), 0);
+  EXPECT_EQ(statOf(server.statsLine(), "message_timeout_closed"), kLoris) << server.log();
+  std::printf(
+      "[ figure ] %d slowloris clients closed %.2f-%.2f s after their first byte (timeout "
+      "2 s); message_timeout_closed=%ld; the honest client got %d acks in 6 s\n",
+      kLoris, fastest_s, slowest_s, statOf(server.statsLine(), "message_timeout_closed"),
+      honest_acks);
+}
+
+// 9. Idle connections close at --idle_timeout_s (2 s) +-1 s; a client that sends every second
+// (timeout / 2) is still served after 6 s (3x the timeout).
+TEST(FaultTimeout, IdleConnectionsCloseOnTimeWhileABusyOneSurvives) {
+  constexpr int kIdle = 20;
+  ServerProcess server({"--workers=2", "--idle_timeout_s=2"});
+  std::vector<TestClient> idle;
+  for (int i = 0; i < kIdle; ++i) {
+    auto client = TestClient::connect(server.port());
+    ASSERT_TRUE(client);
+    ASSERT_EQ(client->exchange("hi"), "hi");
+    idle.push_back(std::move(*client));
+  }
+  const auto start = Clock::now();
+  auto busy = TestClient::connect(server.port());
+  ASSERT_TRUE(busy);
+  std::vector<double> closed_after(kIdle, -1);
+  int busy_echoes = 0;
+  auto next_send = Clock::now();
+  while (secondsSince(start) < 6.0) {
+    if (Clock::now() >= next_send) {
+      busy_echoes += busy->exchange("ping", seconds(1)) == "ping" ? 1 : 0;
+      next_send += seconds(1);
+    }
+    for (int i = 0; i < kIdle; ++i) {
+      if (closed_after[i] < 0 && idle[i].waitPeerGone(milliseconds(0))) {
+        closed_after[i] = secondsSince(start);
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  const double busy_alive_s = secondsSince(start);
+  EXPECT_EQ(busy->exchange("still here"), "still here");
+  double slowest_s = 0;
+  double fastest_s = 1e9;
+  for (int i = 0; i < kIdle; ++i) {
+    EXPECT_GE(closed_after[i], 2.0 - 1.0) << i;
+    EXPECT_LE(closed_after[i], 2.0 + 1.0) << i;
+    slowest_s = std::max(slowest_s, closed_after[i]);
+    fastest_s = std::min(fastest_s, closed_after[i]);
+  }
+  EXPECT_GE(busy_echoes, 6);
+  busy.reset();
+  ASSERT_EQ(stopServer(server), 0);
+  EXPECT_EQ(statOf(server.statsLine(), "idle_closed"), kIdle) << server.log();
+  std::printf(
+      "[ figure ] %d idle connections closed %.2f-%.2f s after their last byte (timeout "
+      "2 s); the client sending every 1 s still served after %.1f s; idle_closed=%ld\n",
+      kIdle, fastest_s, slowest_s, busy_alive_s, statOf(server.statsLine(), "idle_closed"));
+}
+
+}  // namespace
+}  // namespace reactord::testing
