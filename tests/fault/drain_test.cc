@@ -112,9 +112,10 @@ TEST(FaultDrain, ConnectsAfterTheDrainStartsAreRefusedAtOnce) {
 }
 
 // 4. Connections that completed their handshake while the server was stopped (SIGSTOP) sit in the
-// kernel's accept queues when SIGTERM arrives: they are accepted and served, not reset.
+// kernel's accept queues when SIGTERM arrives: they are accepted and served, not reset. 2,000 of
+// them (500 per worker, 16 accept bursts each), so that the drain begins while most still wait.
 TEST(FaultDrain, QueuedConnectionsAtSigtermAreServedNotReset) {
-  constexpr int kQueued = 64;
+  constexpr int kQueued = 2000;
   ServerProcess server({"--workers=4", "--drain_timeout_s=10"});
   server.signal(SIGSTOP);
   ASSERT_TRUE(waitUntil([&] { return processState(server.pid()) == 'T'; }, seconds(5)));
@@ -129,20 +130,21 @@ TEST(FaultDrain, QueuedConnectionsAtSigtermAreServedNotReset) {
   server.signal(SIGTERM);  // stays pending while stopped
   server.signal(SIGCONT);
   int served = 0;
+  int reset = 0;
   for (int i = 0; i < kQueued; ++i) {
     bool closed = false;
     const std::string reply = clients[i].readUntilClosed(seconds(10), &closed);
-    EXPECT_EQ(reply, "queued " + std::to_string(i));
-    EXPECT_TRUE(closed);
-    EXPECT_EQ(clients[i].lastReadError(), 0) << "client " << i << " was reset";
     served += reply == "queued " + std::to_string(i) && closed ? 1 : 0;
+    reset += clients[i].lastReadError() != 0 ? 1 : 0;
   }
+  EXPECT_EQ(served, kQueued) << "queued connections lost";
+  EXPECT_EQ(reset, 0) << "queued connections reset";
   EXPECT_EQ(server.waitExit(seconds(10)), 0);
   const auto final_line = server.statsLine();
   EXPECT_EQ(statOf(final_line, "accepted"), kQueued) << server.log();
   EXPECT_EQ(statOf(final_line, "forced_closed"), 0);
-  std::printf("[ figure ] %d of %d queued connections served after SIGTERM, exit 0\n", served,
-              kQueued);
+  std::printf("[ figure ] %d of %d queued connections served after SIGTERM, %d reset\n", served,
+              kQueued, reset);
 }
 
 }  // namespace

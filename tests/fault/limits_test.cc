@@ -55,7 +55,7 @@ TEST(FaultLimits, FdExhaustionDoesNotSpinKeepsClientsAndRecovers) {
   const double cpu_before = server.cpuSeconds();
   std::this_thread::sleep_for(seconds(1));  // the measurement window itself
   const double cpu_used = server.cpuSeconds() - cpu_before;
-  EXPECT_LT(cpu_used, 0.3) << "the server spins on EMFILE";
+  EXPECT_LT(cpu_used, 0.1) << "the server spins on EMFILE";  // healthy: ~0; spinning: 0.3-2
   const double rtt_during_ms = roundTripMs();
   EXPECT_LT(rtt_during_ms, 1000);
 
