@@ -70,7 +70,8 @@ TEST(FaultMemory, SlowReadersCannotGrowServerMemoryPastTheBound) {
   uint64_t total_sent = 0;
   const long peak_kb =
       sendAllWithoutReading(clients, data, server, milliseconds(1500), &total_sent);
-  const long bound_kb = kClients * (kMaxPending + (64 << 10)) / 1024 + baseline_kb + kMarginKb;
+  const long bound_kb = (kClients * (kMaxPending + (64 << 10)) / 1024 + baseline_kb + kMarginKb) *
+                        kSanitizerMemoryFactor;
   EXPECT_LT(peak_kb, bound_kb);
 
   // Another client is still served, quickly, while the 500 hang on.
@@ -168,8 +169,8 @@ TEST(FaultMemory, OversizedAndGarbageInputIsAnsweredAndLeavesNoMemoryBehind) {
   ASSERT_TRUE(waitUntil(allGone, seconds(5))) << ack.fdCount() << " " << echo.fdCount();
   const long ack_growth_kb = ack.rssKb() - ack_before_kb;
   const long echo_growth_kb = echo.rssKb() - echo_before_kb;
-  EXPECT_LT(ack_growth_kb, 2048);
-  EXPECT_LT(echo_growth_kb, 2048);
+  EXPECT_LT(ack_growth_kb, 2048 * kSanitizerMemoryFactor);
+  EXPECT_LT(echo_growth_kb, 2048 * kSanitizerMemoryFactor);
   ASSERT_EQ(stopServer(ack), 0);
   EXPECT_EQ(statOf(ack.statsLine(), "too_long"), errors);
   EXPECT_GE(errors, 600) << "the over-long half and some random ones";
