@@ -5,7 +5,6 @@
 
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <vector>
 
 #include "tests/fault/fault_util.h"
@@ -15,24 +14,6 @@ namespace reactord::testing {
 namespace {
 
 constexpr int kNobody = 65534;
-
-// Sockets in LISTEN state on `port`, from /proc/net/tcp and tcp6.
-int listenersOn(uint16_t port) {
-  int count = 0;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream file(table);
-    std::string line;
-    std::getline(file, line);  // header
-    while (std::getline(file, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
-      count += (state == "0A" && local_port == port) ? 1 : 0;
-    }
-  }
-  return count;
-}
 
 // Threads of process `pid` (1 before reactord starts its workers and supervisor), 0 if gone.
 int threadCount(pid_t pid) {
@@ -52,7 +33,7 @@ int threadCount(pid_t pid) {
 TEST(FaultLifecycle, BusyPortIsRefusedForAnyUserAndTheFirstKeepsItsTraffic) {
   ServerProcess first({"--workers=4"});
   const std::string port = std::to_string(first.port());
-  EXPECT_EQ(listenersOn(first.port()), 4);
+  EXPECT_EQ(listenerCount(first.port()), 4);
   std::vector<std::pair<std::string, int>> intruders = {{"same user", -1}};
   if (geteuid() == 0) {
     intruders.push_back({"user nobody", kNobody});
@@ -65,7 +46,7 @@ TEST(FaultLifecycle, BusyPortIsRefusedForAnyUserAndTheFirstKeepsItsTraffic) {
     EXPECT_NE(second.output.find("in use"), std::string::npos) << second.output;
     EXPECT_EQ(second.output.find("listening on"), std::string::npos) << second.output;
   }
-  EXPECT_EQ(listenersOn(first.port()), 4);
+  EXPECT_EQ(listenerCount(first.port()), 4);
   constexpr int kClients = 200;
   for (int i = 0; i < kClients; ++i) {
     auto client = TestClient::connect(first.port());

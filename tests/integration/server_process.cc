@@ -225,6 +225,23 @@ std::vector<long> statsList(const std::string& value) {
   return numbers;
 }
 
+int listenerCount(uint16_t port) {
+  int count = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
+      count += (state == "0A" && local_port == port) ? 1 : 0;
+    }
+  }
+  return count;
+}
+
 RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid) {
   ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid);
   RunResult result;

@@ -87,6 +87,9 @@ RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1
 // The key=value pairs of the last line in `log` that contains "] LABEL " (a glog stats line), empty
 // if there is none. List values (worker_accepted=1,2) stay strings: see statsList().
 std::map<std::string, std::string> parseStatsLine(const std::string& log, const std::string& label);
+// Sockets in LISTEN state on `port`, from /proc/net/tcp and tcp6 (this network namespace).
+int listenerCount(uint16_t port);
+
 // A comma-separated stats value as numbers.
 std::vector<long> statsList(const std::string& value);
 
