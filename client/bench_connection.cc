@@ -28,6 +28,7 @@ const char* failureName(int failure) {
 }  // namespace
 
 void BenchConnection::start(int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   DCHECK(state_ == State::kClosed);
   ++generation_;
   tx_offset_ = tx_target_ = rx_offset_ = 0;
@@ -84,6 +85,7 @@ void BenchConnection::onConnected(int64_t now) {
 }
 
 void BenchConnection::sendAt(int64_t intended_ns, int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   if (state_ == State::kConnecting) {
     queue(intended_ns);
   } else if (state_ == State::kOpen) {
@@ -223,6 +225,7 @@ void BenchConnection::onEndOfStream(int64_t now) {
 }
 
 void BenchConnection::drain(int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   if (state_ == State::kConnecting) {
     closeSocket();
     context_.owner->connectSettled();
@@ -232,6 +235,7 @@ void BenchConnection::drain(int64_t now) {
 }
 
 void BenchConnection::checkTimeout(int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   const int64_t limit = int64_t{context_.options->timeout_ms} * 1'000'000;
   if (state_ == State::kConnecting && now - state_since_ > limit) {
     fail(Failure::kConnect, now, ETIMEDOUT);

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <thread>
 
 #include "client/bench_counters.h"
 #include "client/bench_options.h"
@@ -33,6 +34,7 @@ class ConnectionOwner {
 // What the connections of one worker share. Owned by the worker, used on its thread only.
 struct BenchContext {
   event_base* base = nullptr;
+  std::thread::id loop_thread;  // the only thread that may touch the connections
   const BenchOptions* options = nullptr;
   const Payload* requests = nullptr;  // the stream sent
   const Payload* replies = nullptr;   // the stream expected back
@@ -58,6 +60,8 @@ class BenchConnection {
   BenchConnection(BenchContext& context, uint32_t id) : context_(context), id_(id) {}
   BenchConnection(const BenchConnection&) = delete;
   BenchConnection& operator=(const BenchConnection&) = delete;
+
+  // Every public method is loop-thread-only (DCHECKed).
 
   // Opens a new connection; the slot must be closed.
   void start(int64_t now);

@@ -73,6 +73,7 @@ void BenchWorker::setUpLoop() {
   base_ = makeBenchBase(options_.mode == BenchMode::kRate);
   read_buffer_.resize(kReadBufferBytes);
   context_.base = base_.get();
+  context_.loop_thread = std::this_thread::get_id();
   context_.options = &options_;
   context_.requests = &payloads_.requests;
   context_.replies = &payloads_.replies;
@@ -90,6 +91,10 @@ void BenchWorker::setUpLoop() {
         std::make_unique<BenchConnection>(context_, plan_.first_id + static_cast<uint32_t>(i)));
     ready_.push_back(connections_.back().get());
   }
+  setUpTimers();
+}
+
+void BenchWorker::setUpTimers() {
   const timeval tick = toTimeval(kTickNs);
   tick_.assign(base_.get(), -1, EV_PERSIST, &thunk<&BenchWorker::onTick>, this);
   tick_.add(&tick);

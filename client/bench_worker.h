@@ -70,6 +70,7 @@ class BenchWorker final : private ConnectionOwner {
   void connectSettled() override;
 
   void setUpLoop();
+  void setUpTimers();
   void startWaiting(int64_t now);
   void onTick();
   void onWindowStart();
