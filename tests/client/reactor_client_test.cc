@@ -139,6 +139,22 @@ TEST(ReactorClientTest, BadFlagsAreRejected) {
   EXPECT_NE(check.exit_code, 0);
 }
 
+TEST(ReactorClientTest, Ipv6Literal) {
+  reactord::testing::ServerProcess server({"--bind=::1", "--workers=1"});
+  const ProcessResult run = client(server.port(), {"--host=::1", "over IPv6"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "over IPv6\n");
+}
+
+TEST(ReactorClientTest, HostNames) {
+  reactord::testing::ServerProcess server(serverFlags("echo"));  // 127.0.0.1
+  const ProcessResult name = client(server.port(), {"--host=localhost", "--check"});
+  EXPECT_EQ(name.exit_code, 0) << name.err;
+  const ProcessResult unknown = client(server.port(), {"--host=no-such-host.invalid", "x"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("cannot resolve host"), std::string::npos) << unknown.err;
+}
+
 TEST(ReactorClientTest, WorksAgainstAnIndependentEchoServer) {
   TestServer echo(TestServer::Mode::kEcho);
   const ProcessResult run = client(echo.port(), {"Hello, Async World!"});
