@@ -3,11 +3,13 @@
 #include <glog/logging.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace reactord::client {
 namespace {
@@ -254,7 +256,8 @@ void BenchConnection::fail(Failure failure, int64_t now, int error_number) {
   LOG_FIRST_N(WARNING, 10) << "connection to " << context_.options->address.toString() << ": "
                            << failureName(static_cast<int>(failure))
                            << (error_number != 0 ? std::string(": ") + std::strerror(error_number)
-                                                 : std::string());
+                                                 : std::string())
+                           << describeStreams();
   const bool was_connecting = state_ == State::kConnecting;
   const bool was_connected = state_ == State::kOpen || state_ == State::kClosing;
   closeSocket();
@@ -272,6 +275,21 @@ void BenchConnection::fail(Failure failure, int64_t now, int error_number) {
   } else if (!context_.draining) {
     context_.owner->requestStart(this, now + kRetryDelayNs);
   }
+}
+
+std::string BenchConnection::describeStreams() const {
+  if (!fd_.valid() || state_ == State::kConnecting) {
+    return {};
+  }
+  // Bytes the kernel holds for this socket: unread input would mean a stall on this side.
+  int unread = -1;
+  int unsent = -1;
+  ioctl(fd_.get(), FIONREAD, &unread);
+  ioctl(fd_.get(), TIOCOUTQ, &unsent);
+  return " (bytes queued " + std::to_string(tx_target_) + ", written " +
+         std::to_string(tx_offset_) + ", received " + std::to_string(rx_offset_) +
+         ", unread in the socket " + std::to_string(unread) + ", unsent in the socket " +
+         std::to_string(unsent) + ", write event " + (write_armed_ ? "armed" : "off") + ")";
 }
 
 void BenchConnection::closeSocket() {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <thread>
 
 #include "client/bench_counters.h"
@@ -103,6 +104,8 @@ class BenchConnection {
   void afterReplies(int64_t now);
   void halfClose(int64_t now);
   void fail(Failure failure, int64_t now, int error_number);
+  // The state of both streams, for the log line of a failure.
+  std::string describeStreams() const;
   void closeSocket();
   void armWrite(bool on);
 
