@@ -103,6 +103,7 @@ std::optional<int> ServerProcess::waitExit(milliseconds timeout) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       exited_ = true;
+      waitForOutputEnd(milliseconds(5000));  // so that log() has the last lines
       return decodeStatus(status);
     }
     if (std::chrono::steady_clock::now() >= deadline) {

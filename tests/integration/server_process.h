@@ -30,6 +30,7 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   void signal(int signal_number) const;
   // The exit code, or nullopt if it did not exit within `timeout` (-signal if killed by one).
+  // Once it returns a code, log() holds everything the server wrote.
   std::optional<int> waitExit(milliseconds timeout);
   // Thread-safe: everything the server wrote to stderr so far.
   std::string log() const;
