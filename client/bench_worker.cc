@@ -183,6 +183,7 @@ void BenchWorker::onTick() {
 void BenchWorker::onWindowStart() {
   window_start_totals_ = counters_.snapshot();
   histogram_.reset();
+  send_lag_.reset();
   context_.measuring = true;
   window_start_ns_ = nowNanos();
 }
@@ -210,6 +211,9 @@ void BenchWorker::onRate() {
   const int64_t now = nowNanos();
   for (int sent = 0; rate_next_ns_ <= now && sent < kRateBatch; ++sent) {
     connections_[rate_sequence_ % connections_.size()]->sendAt(rate_next_ns_, now);
+    if (context_.measuring) {
+      send_lag_.record(static_cast<uint64_t>(now - rate_next_ns_));
+    }
     ++rate_sequence_;
     rate_next_ns_ = rate_origin_ns_ +
                     static_cast<int64_t>(static_cast<double>(rate_sequence_) * rate_interval_ns_);
