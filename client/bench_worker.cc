@@ -108,7 +108,8 @@ void BenchWorker::setUpTimers() {
   } else {
     window_start_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onWindowStart>, this);
     if (schedule_.window_start_ns <= schedule_.start_ns) {
-      onWindowStart();  // no warm-up: the first connects count too
+      onWindowStart();  // no warm-up: the first connects count too, and the window starts with
+      window_start_ns_ = schedule_.start_ns;  // the schedule (nothing happened before it)
     } else {
       addTimerAt(window_start_, schedule_.window_start_ns);
     }
