@@ -12,7 +12,7 @@ namespace reactord::client {
 namespace {
 
 constexpr int64_t kTickNs = 100'000'000;
-constexpr size_t kBulkWindowBytes = 1 << 20;  // bytes in flight per connection in mode=bulk
+constexpr size_t kBulkWindowBytes = 256 << 10;  // bytes in flight per connection in mode=bulk
 constexpr int64_t kDrainGraceNs = 1'000'000'000;
 
 timeval toTimeval(int64_t nanos) {
