@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
   const std::string report = FLAGS_json ? reactord::client::formatJson(result) + "\n"
                                         : reactord::client::formatSummary(result);
   std::fputs(report.c_str(), stdout);
+  if (const std::string warning = reactord::client::clientLagWarning(result);
+      FLAGS_json && !warning.empty()) {
+    std::fprintf(stderr, "reactor-bench: %s\n", warning.c_str());
+  }
   if (result.failed()) {
     return fail(std::to_string(result.all.errors()) + " errors (see the error counts)");
   }
