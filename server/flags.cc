@@ -41,6 +41,17 @@ DEFINE_int32(drain_timeout_s, 5,
 DEFINE_int32(stats_interval_s, 10,
              "Log a stats line this often (0 = only at exit and on SIGUSR1).");
 
+// The admin endpoint (issue 6).
+DEFINE_int32(admin_port, 0,
+             "HTTP admin endpoint port (/metrics, /healthz, /readyz, /stats). 0 = off; -1 = any "
+             "free port (the log line 'admin listening on ADDR:PORT' says which).");
+DEFINE_string(admin_bind, "127.0.0.1",
+              "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
+              "needs no credentials.");
+DEFINE_string(stats_format, "text",
+              "Format of the stats log line: text (key=value) or json (one JSON object per line, "
+              "the same keys).");
+
 namespace {
 
 bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
@@ -80,6 +91,15 @@ bool validateMessage(const char* f, int64_t v) { return inRange(f, v, 1, kGiB); 
 bool validateIdle(const char* f, int32_t v) { return inRange(f, v, 0, int64_t{7} * 86400); }
 bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
+bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
+
+bool validateStatsFormat(const char* flag, const std::string& value) {
+  if (value != "text" && value != "json") {
+    std::fprintf(stderr, "--%s=%s: must be text or json\n", flag, value.c_str());
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -94,6 +114,9 @@ DEFINE_validator(max_message_bytes, &validateMessage);
 DEFINE_validator(idle_timeout_s, &validateIdle);
 DEFINE_validator(drain_timeout_s, &validateDrain);
 DEFINE_validator(stats_interval_s, &validateStats);
+DEFINE_validator(admin_port, &validateAdminPort);
+DEFINE_validator(admin_bind, &validateBind);
+DEFINE_validator(stats_format, &validateStatsFormat);
 
 namespace reactord::server {
 namespace {
@@ -155,12 +178,16 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.idle_timeout_s = FLAGS_idle_timeout_s;
   options.drain_timeout_s = FLAGS_drain_timeout_s;
   options.stats_interval_s = FLAGS_stats_interval_s;
+  options.admin_port = FLAGS_admin_port;
+  options.admin_bind = FLAGS_admin_bind;
+  options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";
   } else {
     const common::CpuCount cpus = common::probeUsableCpus(common::affinityCpuCount());
     options.workers = cpus.count;
+    options.workers_source = cpus.source;
     LOG(INFO) << "workers=" << options.workers << " (from " << cpus.source << ")";
   }
   return options;
