@@ -43,6 +43,7 @@ class Server {
   const ServerOptions options_;
   common::SocketAddress address_;
   ConnectionLimit limit_;
+  PerIpLimit per_ip_limit_;
   std::atomic<int> listeners_open_{0};
   std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;

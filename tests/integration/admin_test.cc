@@ -146,6 +146,30 @@ TEST(AdminTest, RejectionsAreCountedByReason) {
                     {{"worker", "0"}, {"reason", "max_connections"}}),
             1.0);
   EXPECT_EQ(m.value("reactord_active_connections"), 2.0);
+  EXPECT_EQ(m.value("reactord_connections_rejected_total", {{"reason", "max_connections_per_ip"}}),
+            0.0);
+}
+
+TEST(AdminTest, PerIpRejectionsHaveTheirOwnReason) {
+  ServerProcess server({"--workers=1", "--admin_port=-1", "--max_connections_per_ip=1"});
+  const uint16_t admin = adminPort(server);
+  ASSERT_NE(admin, 0);
+  auto a = TestClient::connect(server.port());
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->exchange("a") == "a");
+  auto b = TestClient::connect(server.port());
+  ASSERT_TRUE(b);
+  bool closed = false;
+  b->readUntilClosed(milliseconds(5000), &closed);
+  EXPECT_TRUE(closed);
+  const PrometheusChecker m = scrapeUntil(admin, [](const PrometheusChecker& c) {
+    return c.value("reactord_connections_rejected_total", {{"reason", "max_connections_per_ip"}}) ==
+           1.0;
+  });
+  EXPECT_EQ(m.value("reactord_connections_rejected_total", {{"reason", "max_connections_per_ip"}}),
+            1.0);
+  EXPECT_EQ(m.value("reactord_connections_rejected_total", {{"reason", "max_connections"}}), 0.0);
+  EXPECT_EQ(m.value("reactord_active_connections"), 1.0);
 }
 
 TEST(AdminTest, ReadSizeHistogramBucketsEachRead) {
