@@ -61,13 +61,13 @@ StatsSnapshot WorkerStats::snapshot() const {
   s.message_timeout_closed = message_timeout_closed.get();
   s.conn_errors = conn_errors.get();
   s.accept_errors = accept_errors.get();
-  s.reads = reads.get();
   s.messages = messages.get();
   s.bytes_in = bytes_in.get();
   s.bytes_out = bytes_out.get();
   s.bytes_discarded = bytes_discarded.get();
   for (size_t i = 0; i < kReadSizeBuckets; ++i) {
     s.read_sizes[i] = read_sizes[i].get();
+    s.reads += s.read_sizes[i];
   }
   return s;
 }
