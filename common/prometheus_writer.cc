@@ -41,6 +41,21 @@ const char* typeName(PrometheusWriter::Type type) {
   return "untyped";
 }
 
+// HELP texts escape \ and newlines; label values escape double quotes too.
+void appendEscaped(std::string& out, std::string_view text, bool quotes) {
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+}
+
 }  // namespace
 
 bool isPrometheusMetricName(std::string_view name) { return isName(name, true); }
@@ -52,15 +67,7 @@ void PrometheusWriter::family(std::string_view name, Type type, std::string_view
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
-  for (const char c : help) {
-    if (c == '\\') {
-      out_ += "\\\\";
-    } else if (c == '\n') {
-      out_ += "\\n";
-    } else {
-      out_ += c;
-    }
-  }
+  appendEscaped(out_, help, /*quotes=*/false);
   out_ += "\n# TYPE ";
   out_ += name;
   out_ += ' ';
@@ -107,17 +114,7 @@ void PrometheusWriter::appendSeries(std::string_view name, Labels labels) {
     out_ += separator;
     out_ += label;
     out_ += "=\"";
-    for (const char c : value) {
-      if (c == '\\') {
-        out_ += "\\\\";
-      } else if (c == '"') {
-        out_ += "\\\"";
-      } else if (c == '\n') {
-        out_ += "\\n";
-      } else {
-        out_ += c;
-      }
-    }
+    appendEscaped(out_, value, /*quotes=*/true);
     out_ += '"';
     separator = ',';
   }
