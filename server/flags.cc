@@ -143,7 +143,8 @@ constexpr const char* kUsage =
     "N worker threads, each with its own libevent loop and its own SO_REUSEPORT listener on the\n"
     "same port; the kernel spreads connections across them. Signals: SIGTERM/SIGINT drain and\n"
     "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
-    "stderr unless glog is configured (--log_dir, GLOG_* variables).";
+    "stderr unless glog is configured (--log_dir, GLOG_* variables). --admin_port serves\n"
+    "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.";
 
 bool isDefault(const char* flag) {
   gflags::CommandLineFlagInfo info;
