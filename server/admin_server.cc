@@ -16,7 +16,7 @@ namespace {
 
 constexpr int kBacklog = 64;
 constexpr int kRequestTimeoutS = 10;  // a client that sends nothing is dropped after this
-constexpr size_t kMaxHeadersBytes = 8 * 1024;
+constexpr size_t kMaxHeadersBytes = size_t{8} * 1024;
 constexpr size_t kMaxBodyBytes = 1024;  // GET and HEAD carry none
 constexpr const char* kJson = "application/json";
 constexpr const char* kText = "text/plain; charset=utf-8";

@@ -248,7 +248,8 @@ std::string PrometheusChecker::seriesKey(const std::string& name, Labels labels)
   if (!labels.empty()) {
     char separator = '{';
     for (const auto& [label, value] : labels) {
-      key += separator + label + "=\"" + value + "\"";
+      key += separator;
+      key.append(label).append("=\"").append(value).append("\"");
       separator = ',';
     }
     key += '}';
