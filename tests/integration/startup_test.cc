@@ -13,27 +13,9 @@
 namespace reactord::testing {
 namespace {
 
-// Sockets in LISTEN state on `port`, from /proc/net/tcp and tcp6.
-int listenersOn(uint16_t port) {
-  int count = 0;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream file(table);
-    std::string line;
-    std::getline(file, line);  // header
-    while (std::getline(file, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
-      count += (state == "0A" && local_port == port) ? 1 : 0;
-    }
-  }
-  return count;
-}
-
 TEST(StartupTest, WorkersShareOnePortAndTheKernelSpreadsConnections) {
   ServerProcess server({"--workers=3"});
-  EXPECT_EQ(listenersOn(server.port()), 3);
+  EXPECT_EQ(listenerCount(server.port()), 3);
   for (int i = 0; i < 60; ++i) {
     auto client = TestClient::connect(server.port());
     ASSERT_TRUE(client);
@@ -111,7 +93,7 @@ TEST(StartupTest, WorkersDefaultToTheUsableCpus) {
   ServerProcess server({"--workers=0"});
   const std::string line = "workers=" + std::to_string(expected.count) + " (from ";
   EXPECT_NE(server.log().find(line), std::string::npos) << server.log();
-  EXPECT_EQ(listenersOn(server.port()), expected.count);
+  EXPECT_EQ(listenerCount(server.port()), expected.count);
 }
 
 }  // namespace
