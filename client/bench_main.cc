@@ -1,4 +1,4 @@
-// reactor-bench: an event-driven load generator for reactord (see client/README.md).
+// reactor-bench: an event-driven load generator for reactord (see README.md, "Client tools").
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 

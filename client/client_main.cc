@@ -1,4 +1,4 @@
-// reactor-client: talks to a reactord server (see client/README.md).
+// reactor-client: talks to a reactord server (see README.md, "Client tools").
 #include <gflags/gflags.h>
 #include <unistd.h>
 
