@@ -5,14 +5,15 @@
 # usage: deploy/install-deps.sh [build|test|bench]   (default: test)
 #   build  compiler, CMake and the libraries
 #   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl)
-#   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot)
+#   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot,
+#          jq)
 set -euo pipefail
 
 profile=${1:-test}
 build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-dev libgtest-dev
   libgmock-dev libbenchmark-dev)
 test_pkgs=(iproute2 procps python3 ncat curl)
-bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs)
+bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;
