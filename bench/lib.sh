@@ -121,30 +121,32 @@ bench_build() {
   [ -x "$REACTOR_BENCH" ] || bench_die "no load generator at $REACTOR_BENCH (client/ not merged?)"
 }
 
-# bench_start NAME: starts NAME pinned to its CPUs, waits (10 s at most) for its "listening on"
-# line; sets SERVER_PID, SERVER_PORT and SERVER_LOG.
+# bench_start NAME [WRAPPER...]: starts NAME pinned to its CPUs (under WRAPPER, e.g. valgrind,
+# when given), waits (30 s at most) for its "listening on" line; sets SERVER_PID, SERVER_PORT and
+# SERVER_LOG.
 bench_start() {
   local name=$1
+  shift
   bench_server_command "$name"
   SERVER_LOG="$BENCH_TMP/$name.$RANDOM.log"
   : >"$SERVER_LOG"
-  taskset -c "$(bench_server_cpus "$name")" "${SERVER_COMMAND[@]}" 2>"$SERVER_LOG" >&2 &
+  taskset -c "$(bench_server_cpus "$name")" "$@" "${SERVER_COMMAND[@]}" 2>"$SERVER_LOG" >&2 &
   SERVER_PID=$!
   BENCH_PIDS+=("$SERVER_PID")
-  local deadline=$((SECONDS + 10))
+  local deadline=$((SECONDS + 30))
   until grep -q 'listening on' "$SERVER_LOG"; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
-      bench_die "$name did not start listening within 10 s: $(tail -5 "$SERVER_LOG")"
+      bench_die "$name did not start listening within 30 s: $(tail -5 "$SERVER_LOG")"
     fi
     sleep 0.05
   done
   SERVER_PORT=$(grep -o 'listening on [^ ]*' "$SERVER_LOG" | head -1 | sed 's/.*://')
 }
 
-# bench_stop: SIGTERM to the server, SIGKILL after 5 s.
+# bench_stop [SECONDS]: SIGTERM to the server, SIGKILL after SECONDS (default 5).
 bench_stop() {
   kill -TERM "$SERVER_PID" 2>/dev/null || true
-  bench_wait_gone "$SERVER_PID" 5 || kill -KILL "$SERVER_PID" 2>/dev/null || true
+  bench_wait_gone "$SERVER_PID" "${1:-5}" || kill -KILL "$SERVER_PID" 2>/dev/null || true
   bench_wait_gone "$SERVER_PID" 5 || true
 }
 
