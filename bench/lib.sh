@@ -196,13 +196,23 @@ bench_json_get() {
 }
 
 # bench_strace_start PID OUT: attaches `strace -c -f` to every thread of PID; sets STRACE_PID.
+# Returns 1 with a line on stderr when strace is missing or cannot attach (ptrace forbidden).
 bench_strace_start() {
+  if ! command -v strace >/dev/null; then
+    bench_log "no strace (Debian package strace): syscalls not counted"
+    return 1
+  fi
+  : >"$2.err"
   strace -c -f -p "$1" -o "$2" 2>"$2.err" &
   STRACE_PID=$!
   BENCH_PIDS+=("$STRACE_PID")
   local deadline=$((SECONDS + 5))
   until grep -q 'attached' "$2.err"; do
-    [ "$SECONDS" -lt "$deadline" ] || bench_die "strace did not attach to $1: $(cat "$2.err")"
+    if ! kill -0 "$STRACE_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+      bench_log "strace could not attach to $1 ($(head -1 "$2.err")): syscalls not counted"
+      kill -KILL "$STRACE_PID" 2>/dev/null || true
+      return 1
+    fi
     sleep 0.05
   done
   sleep 0.2  # the other threads are attached right after the first
@@ -220,7 +230,7 @@ bench_strace_stop() {
 # bench_load OUT WARMUP DURATION CLIENT_ARGS...: one measured run against the running server.
 # Server CPU time is sampled from the end of the client's warm-up to the end of its measured
 # window, so that it covers the same messages the client counts. Writes to OUT one JSON object:
-# {bench: <reactor-bench JSON>, server_cpu_s, window_s, peak_rss_kb, client_ok}.
+# {bench: <reactor-bench JSON>, server_cpu_s, window_s, warmup_s, peak_rss_kb, client_ok}.
 bench_load() {
   local out=$1 warmup=$2 duration=$3
   shift 3
@@ -237,16 +247,18 @@ bench_load() {
   bench_record "$out" "$ok" \
     --argjson server_cpu_s "$(awk -v t="$((t1 - t0))" -v hz="$CLK_TCK" 'BEGIN {print t / hz}')" \
     --argjson window_s "$duration" \
+    --argjson warmup_s "$warmup" \
     --argjson peak_rss_kb "$(bench_status_kb "$SERVER_PID" VmHWM)"
 }
 
 # bench_syscalls OUT DURATION CLIENT_ARGS...: a separate run with `strace -c -f` attached to the
 # server (which slows it down: its msgs/s are not comparable). No warm-up, so that the client
 # counts every message strace saw. Writes {bench, syscalls, syscall_top: {name: calls}, client_ok}.
+# Returns 1 when strace cannot run.
 bench_syscalls() {
   local out=$1 duration=$2
   shift 2
-  bench_strace_start "$SERVER_PID" "$out.strace"
+  bench_strace_start "$SERVER_PID" "$out.strace" || return 1
   bench_client "$out.bench" "$(awk -v d="$duration" 'BEGIN {print int(d + 30)}')" \
     --warmup_s=0 --duration_s="$duration" "$@"
   local ok=true

@@ -48,7 +48,9 @@ def load_metrics(record):
         "mb_per_s": bench["bytes_per_s"] / 1e6 if "bytes_per_s" in bench else None,
         "per_cpu_s": per_cpu(count, record["server_cpu_s"]),
         "cpu_pct": 100 * record["server_cpu_s"] / record["window_s"],
-        "client_cpu_pct": 100 * bench["client_cpu_s"] / record["window_s"] if bench else None,
+        # The client's CPU time covers its warm-up too.
+        "client_cpu_pct": 100 * bench["client_cpu_s"] / (record["window_s"] + record["warmup_s"])
+        if bench else None,
         "p50": latency.get("p50"),
         "p99": latency.get("p99"),
         "p999": latency.get("p999"),
@@ -116,7 +118,7 @@ def idle_metrics(record):
 def load_table(scenario, servers, table, cpus):
     churn = scenario == "churn"
     unit = "conns" if churn else "msgs"
-    head = [f"server", f"{unit}/s", f"{unit} per server CPU-s", "server CPU %", "p50 µs",
+    head = ["server", f"{unit}/s", f"{unit} per server CPU-s", "server CPU %", "client CPU %", "p50 µs",
             "p99 µs", "p99.9 µs", f"syscalls/{unit[:-1]}", "peak RSS MiB", "errors"]
     if scenario == "bulk":
         head.insert(2, "MB/s")
@@ -126,7 +128,7 @@ def load_table(scenario, servers, table, cpus):
         if row is None:
             continue
         cells = [server_label(server, cpus[server]), fmt(row["rate"]), fmt(row["per_cpu_s"]),
-                 fmt(row["cpu_pct"]), fmt(row["p50"]), fmt(row["p99"]), fmt(row["p999"]),
+                 fmt(row["cpu_pct"]), fmt(row["client_cpu_pct"]), fmt(row["p50"]), fmt(row["p99"]), fmt(row["p999"]),
                  fmt(row.get("syscalls_per"), 2), fmt(row["peak_mib"], 1),
                  str(row["errors"]) + (f" ({row['failed']} failed runs)" if row["failed"] else "")]
         if scenario == "bulk":

@@ -4,7 +4,7 @@
 # Prints a markdown table and writes it, the raw JSON and a chart to the results directory.
 #
 # usage: bench/run.sh [--quick] [--only=NAME,...] [--repeat=N] [--duration_s=S] [--results=DIR]
-#                     [--no-install]
+#                     [--no-install] [--no-build]
 #   --quick       short runs of a subset (64 B ping-pong, open loop, 1,000 idle, one strace run):
 #                 a smoke test, written to build/bench/quick-results unless --results is given
 #   --only        servers to run, from: reactord1 reactord2 epoll bufferevent go node
@@ -13,6 +13,7 @@
 #   --duration_s  measured seconds per load run (default 5, quick 1); warm-up is a fifth of it
 #   --results     where to write table.md, results.jsonl, chart.png (default bench/results)
 #   --no-install  do not call deploy/install-deps.sh bench; servers without a toolchain are skipped
+#   --no-build    use the binaries already in build/ (or $BUILD_DIR) as they are
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap bench_cleanup EXIT
@@ -24,6 +25,7 @@ repeat=1
 duration=""
 results=""
 install=true
+build=true
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=true ;;
@@ -32,6 +34,7 @@ for arg in "$@"; do
     --duration_s=*) duration=${arg#--duration_s=} ;;
     --results=*) results=${arg#--results=} ;;
     --no-install) install=false ;;
+    --no-build) build=false ;;
     -h | --help)
       sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0 ;;
@@ -75,7 +78,10 @@ if $install; then
   "$ROOT_DIR/deploy/install-deps.sh" bench >&2 ||
     bench_log "deploy/install-deps.sh bench failed; servers whose toolchain is missing are skipped"
 fi
-bench_build
+if $build; then
+  bench_build
+fi
+[ -x "$REACTOR_BENCH" ] || bench_die "no load generator at $REACTOR_BENCH (client/ not merged?)"
 bench_raise_fd_limit
 
 IFS=, read -r -a servers <<<"${only:-$(IFS=,; echo "${ALL_SERVERS[*]}")}"
@@ -137,8 +143,9 @@ measure() {
     bench_start "$name"
     bench_log "$name: $scenario under strace -c -f"
     # shellcheck disable=SC2086
-    bench_syscalls "$out.sys" "$strace_duration" $args
-    append "$name" "$scenario" "$round" syscalls "$out.sys"
+    if bench_syscalls "$out.sys" "$strace_duration" $args; then
+      append "$name" "$scenario" "$round" syscalls "$out.sys"
+    fi
     bench_stop
   fi
 }

@@ -22,7 +22,6 @@ for arg in "$@"; do
     *) bench_die "unknown argument '$arg' (see --help)" ;;
   esac
 done
-command -v strace >/dev/null || bench_die "no strace (deploy/install-deps.sh bench installs it)"
 bench_build
 if reason=$(bench_server_missing "$server"); then bench_die "cannot run $server: $reason"; fi
 
@@ -31,7 +30,7 @@ bench_log "$server (pid $SERVER_PID, port $SERVER_PORT): ${duration} s of ${byte
   "on $connections connections under strace -c -f"
 out="$BENCH_TMP/syscalls"
 bench_syscalls "$out" "$duration" --mode=pingpong --protocol=echo --connections="$connections" \
-  --message_bytes="$bytes" --pipeline=1
+  --message_bytes="$bytes" --pipeline=1 || bench_die "strace could not run"
 bench_stop
 jq -e '.client_ok' "$out" >/dev/null || bench_log "warning: reactor-bench reported errors"
 
