@@ -172,7 +172,9 @@ def write_table(path, run, servers, table, cpus):
         f"reactor-bench to CPU 1 with one thread. Load runs: {run['warmup_s']:g} s warm-up, then "
         f"{run['duration_s']:g} s measured; figures are medians of {run['repeat']} interleaved "
         f"round(s). Syscalls come from a separate {run['strace_s']:g} s run under "
-        f"`strace -c -f` in round 1 (strace slows the server; its msgs/s are not shown).",
+        f"`strace -c -f` in round 1 (strace slows the server; its msgs/s are not shown). "
+        f"Load average (1 min) {run['load_start']} at the start, {run['load_end']} at the end: "
+        f"other work on this shared machine shows up as server CPU % well below 100.",
         "",
     ]
     for scenario, title in SCENARIOS.items():

@@ -151,6 +151,7 @@ measure() {
 }
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_start=$(cut -d' ' -f1 /proc/loadavg)
 for round in $(seq 1 "$repeat"); do
   for scenario in "${scenarios[@]}"; do
     for name in "${runnable[@]}"; do
@@ -165,11 +166,13 @@ jq -n -c --arg started "$started" --arg command "$command" --arg cpu "$cpu_model
   --arg cpus "$(nproc)" --arg kernel "$(uname -r)" --argjson repeat "$repeat" \
   --argjson duration "$duration" --argjson warmup "$warmup" --argjson strace "$strace_duration" \
   --argjson idle "$idle_connections" --argjson fd_limit "$fd_limit" \
-  --argjson fraction "$openloop_fraction" \
+  --argjson fraction "$openloop_fraction" --arg load_start "$load_start" \
+  --arg load_end "$(cut -d' ' -f1 /proc/loadavg)" \
   --arg skipped "$(printf '%s\n' "${skipped[@]+"${skipped[@]}"}")" \
   '{kind: "run", started: $started, command: $command, cpu: $cpu, cpus: $cpus, kernel: $kernel,
     repeat: $repeat, duration_s: $duration, warmup_s: $warmup, strace_s: $strace,
     idle_connections: $idle, fd_hard_limit: $fd_limit, openloop_fraction: $fraction,
+    load_start: $load_start, load_end: $load_end,
     skipped: ($skipped | split("\n") | map(select(. != "")))}' >>"$raw"
 
 cp "$raw" "$results/results.jsonl"
