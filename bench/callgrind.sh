@@ -32,7 +32,8 @@ total_ir() { awk '$1 == "summary:" || $1 == "totals:" {print $2; exit}' "$1"; }
 # given, stops it with SIGTERM and sets PROFILE_IR to its total Ir. (Not run in $(...): a subshell
 # would hide the processes it starts from the clean-up trap.)
 profile() {
-  local name=$1 tag=$2 file="$outdir/callgrind.out.$1.$2"
+  local name=$1 tag=$2
+  local file="$outdir/callgrind.out.$name.$tag"
   shift 2
   rm -f "$file"
   bench_start "$name" valgrind --tool=callgrind --callgrind-out-file="$file"

@@ -54,7 +54,7 @@ window() {
 IFS=, read -r -a names <<<"$servers"
 declare -A rates
 printf '%-12s %-14s %10s %8s %8s\n' server client msgs/s server% client%
-for round in $(seq 1 "$repeat"); do
+for _ in $(seq 1 "$repeat"); do
   for name in "${names[@]}"; do
     for client in reactor-bench pingpong_go; do
       bench_start "$name"

@@ -88,7 +88,11 @@ bench_server_missing() {
     epoll) [ -x "$BUILD_DIR/bench/epoll_echo" ] || echo "$BUILD_DIR/bench/epoll_echo not built" ;;
     bufferevent) [ -x "$BUILD_DIR/bench/bufferevent_echo" ] ||
       echo "$BUILD_DIR/bench/bufferevent_echo not built" ;;
-    go) [ -x "$BUILD_DIR/bench/go_echo" ] || echo "no Go toolchain (Debian package golang-go)" ;;
+    go) if ! command -v go >/dev/null; then
+      echo "no Go toolchain (Debian package golang-go)"
+    elif [ ! -x "$BUILD_DIR/bench/go_echo" ]; then
+      echo "$BUILD_DIR/bench/go_echo not built"
+    fi ;;
     node) command -v node >/dev/null || echo "no Node.js (Debian package nodejs)" ;;
     asyncio-*) [ -x "$PYTHON" ] || echo "no $PYTHON (Debian package python3)" ;;
     uvloop-*) "$PYTHON" -c 'import uvloop' 2>/dev/null ||
@@ -115,7 +119,7 @@ bench_build() {
   if command -v go >/dev/null; then
     mkdir -p "$BUILD_DIR/bench/gocache"
     (cd "$BENCH_DIR/peers/go_echo" &&
-      GOCACHE="$BUILD_DIR/bench/gocache" GOPROXY=off GOFLAGS= GO111MODULE=off \
+      GOCACHE="$BUILD_DIR/bench/gocache" GOPROXY=off GOFLAGS='' GO111MODULE=off \
         go build -o "$BUILD_DIR/bench/go_echo" .) || bench_die "go build of bench/peers/go_echo failed"
   fi
   [ -x "$REACTOR_BENCH" ] || bench_die "no load generator at $REACTOR_BENCH (client/ not merged?)"
