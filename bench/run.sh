@@ -74,6 +74,11 @@ declare -A scenario_args=(
   [openloop]="--mode=rate --protocol=echo --connections=50 --message_bytes=64 --pipeline=1"
 )
 
+IFS=, read -r -a servers <<<"${only:-$(IFS=,; echo "${ALL_SERVERS[*]}")}"
+for name in "${servers[@]}"; do
+  bench_server_command "$name"  # dies on an unknown name before anything is built
+done
+
 if $install; then
   "$ROOT_DIR/deploy/install-deps.sh" bench >&2 ||
     bench_log "deploy/install-deps.sh bench failed; servers whose toolchain is missing are skipped"
@@ -84,11 +89,9 @@ fi
 [ -x "$REACTOR_BENCH" ] || bench_die "no load generator at $REACTOR_BENCH (client/ not merged?)"
 bench_raise_fd_limit
 
-IFS=, read -r -a servers <<<"${only:-$(IFS=,; echo "${ALL_SERVERS[*]}")}"
 runnable=()
 skipped=()
 for name in "${servers[@]}"; do
-  bench_server_command "$name"  # dies on an unknown name
   if reason=$(bench_server_missing "$name"); then
     bench_log "skipped $name: $reason"
     skipped+=("$name: $reason")
