@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/raw_io.h"
 #include "server/worker.h"
 
 namespace reactord::server {
@@ -39,7 +40,7 @@ const char* ackBatch() {
 ssize_t sendSome(int fd, const char* data, size_t size) {
   ssize_t n;
   do {
-    n = ::send(fd, data, size, MSG_NOSIGNAL);
+    n = common::rawSend(fd, data, size);
   } while (n < 0 && errno == EINTR);
   return n;
 }
@@ -88,7 +89,7 @@ void Connection::handleReadable() {
   char* const buffer = worker_.scratch();
   const size_t capacity = worker_.readSize();
   for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = ::read(fd(), buffer, capacity);
+    const ssize_t n = common::rawRead(fd(), buffer, capacity);
     if (n > 0) {
       common::WorkerStats& stats = worker_.stats();
       stats.reads.add();

@@ -27,10 +27,10 @@ DEFINE_int32(backlog, 4096, "Accept queue length per listener (capped by net.cor
 DEFINE_int64(max_connections, 0,
              "Open connections allowed across all workers; beyond it new ones are closed at once "
              "and counted as rejected. 0 = no limit but the open-file limit.");
-DEFINE_int64(max_pending_bytes, 256 * 1024,
+DEFINE_int64(max_pending_bytes, int64_t{256} * 1024,
              "Unsent output per connection above which the server stops reading it, until it "
              "drains below half (backpressure).");
-DEFINE_int64(max_message_bytes, 64 * 1024,
+DEFINE_int64(max_message_bytes, int64_t{64} * 1024,
              "ack: longest message; a longer one gets 'ERR message too long' and the connection "
              "is closed.");
 DEFINE_int32(idle_timeout_s, 0,
@@ -69,7 +69,7 @@ bool validateProtocol(const char* flag, const std::string& value) {
   return true;
 }
 
-constexpr int64_t kGiB = 1024LL * 1024 * 1024;
+constexpr int64_t kGiB = int64_t{1} << 30;
 
 bool validatePort(const char* f, int32_t v) { return inRange(f, v, 0, 65535); }
 bool validateWorkers(const char* f, int32_t v) { return inRange(f, v, 0, 1024); }
@@ -77,7 +77,7 @@ bool validateBacklog(const char* f, int32_t v) { return inRange(f, v, 1, 65535);
 bool validateMaxConnections(const char* f, int64_t v) { return inRange(f, v, 0, 100000000); }
 bool validatePending(const char* f, int64_t v) { return inRange(f, v, 1024, kGiB); }
 bool validateMessage(const char* f, int64_t v) { return inRange(f, v, 1, kGiB); }
-bool validateIdle(const char* f, int32_t v) { return inRange(f, v, 0, 7 * 86400); }
+bool validateIdle(const char* f, int32_t v) { return inRange(f, v, 0, int64_t{7} * 86400); }
 bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 

@@ -21,7 +21,7 @@ namespace {
 constexpr int kAcceptsPerEvent = 32;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
-constexpr timeval kAcceptRetryDelay = {0, 100 * 1000};
+constexpr timeval kAcceptRetryDelay = {0, 100000};
 constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
 
 }  // namespace

@@ -26,9 +26,10 @@ class Connection;
 // on the worker's own thread, reached from other threads only through post().
 class Worker {
  public:
-  static constexpr size_t kScratchBytes = 64 * 1024;  // one read, echo protocol
-  static constexpr size_t kAckReadBytes = 16 * 1024;  // one read, ack protocol (17x in replies)
-  static constexpr uint32_t kTicksPerSecond = 4;      // idle and linger clocks
+  static constexpr size_t kScratchBytes = size_t{64} * 1024;  // one read, echo protocol
+  static constexpr size_t kAckReadBytes =
+      size_t{16} * 1024;                          // one read, ack protocol (17x in replies)
+  static constexpr uint32_t kTicksPerSecond = 4;  // idle and linger clocks
 
   Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
          ConnectionLimit& limit, std::atomic<int>& listeners_open);

@@ -92,6 +92,15 @@ TEST(AckTest, OversizedMessageStillSendingGetsItsErrorBeforeTheClose) {
   ASSERT_TRUE(client);
   client->sendAll(std::string(200000, 'z'), milliseconds(2000));
   EXPECT_EQ(client->readExactly(21), "ERR message too long\n");
+  // Lingering close: the server discards what still comes and closes cleanly after our EOF,
+  // instead of answering unread data with a reset.
+  EXPECT_TRUE(client->sendAll(std::string(100000, 'z'), milliseconds(2000)))
+      << "the server reset the connection instead of discarding the rest";
+  client->shutdownWrite();
+  bool closed = false;
+  client->readUntilClosed(milliseconds(5000), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(client->lastReadError(), 0) << strerror(client->lastReadError());
 }
 
 TEST(AckTest, MessageAtTheLimitIsAccepted) {

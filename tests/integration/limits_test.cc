@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "tests/integration/server_process.h"
 #include "tests/integration/test_client.h"
@@ -31,7 +32,8 @@ TEST(LimitsTest, MaxConnectionsRejectsTheNextAndRecoversWhenOneLeaves) {
 
   first.reset();  // frees a slot once the server has seen the close
   bool served = false;
-  for (auto deadline = Clock::now() + std::chrono::seconds(5); !served && Clock::now() < deadline;) {
+  for (auto deadline = Clock::now() + std::chrono::seconds(5);
+       !served && Clock::now() < deadline;) {
     auto next = TestClient::connect(server.port());
     served = next && echoes(*next, "again");
   }
@@ -60,6 +62,37 @@ TEST(LimitsTest, IdleConnectionsCloseOnTimeActiveOnesStay) {
   EXPECT_TRUE(idle_closed);
   EXPECT_GE(closed_after_s, 0.9);
   EXPECT_LE(closed_after_s, 2.5);
+}
+
+}  // namespace
+}  // namespace reactord::testing
+
+namespace reactord::testing {
+namespace {
+
+TEST(LimitsTest, OutOfFileDescriptorsDoesNotSpinAndRecovers) {
+  // 64 fds: a few for the process itself, the rest for connections; 150 clients want in.
+  ServerProcess server({"--workers=1"}, /*wait_listening=*/true, /*open_file_limit=*/64);
+  std::vector<TestClient> clients;
+  for (int i = 0; i < 150; ++i) {
+    auto client = TestClient::connect(server.port());  // completes in the kernel's queue
+    ASSERT_TRUE(client) << i;
+    clients.push_back(std::move(*client));
+  }
+  ASSERT_TRUE(clients[0].exchange("first") == "first");
+  ASSERT_TRUE(server.waitForLog("Too many open files", milliseconds(5000))) << server.log();
+
+  const double cpu_before = server.cpuSeconds();
+  std::this_thread::sleep_for(milliseconds(1000));
+  const double cpu_used = server.cpuSeconds() - cpu_before;
+  EXPECT_LT(cpu_used, 0.3) << "the server spins on EMFILE";
+  EXPECT_TRUE(clients[0].exchange("still served") == "still served");
+
+  // Once the early clients leave, the queued ones are taken in and served.
+  clients.erase(clients.begin(), clients.begin() + 100);
+  for (size_t i = 0; i < clients.size(); ++i) {
+    EXPECT_TRUE(clients[i].exchange("late", milliseconds(10000)) == "late") << i;
+  }
 }
 
 }  // namespace

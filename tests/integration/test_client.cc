@@ -69,7 +69,10 @@ bool TestClient::readAvailable(std::string& out, size_t limit) {
     const ssize_t n = ::read(fd(), buffer, std::min(sizeof buffer, limit - out.size()));
     if (n > 0) {
       out.append(buffer, n);
-    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+    } else if (n == 0) {
+      return false;
+    } else if (errno != EAGAIN && errno != EINTR) {
+      last_read_error_ = errno;
       return false;
     } else if (errno == EAGAIN) {
       return true;

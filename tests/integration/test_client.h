@@ -20,6 +20,8 @@ class TestClient {
                                            int* error = nullptr);
 
   int fd() const { return fd_.get(); }
+  // The errno of the last failed read (ECONNRESET for a reset), 0 if none failed.
+  int lastReadError() const { return last_read_error_; }
   bool sendAll(const std::string& data, milliseconds timeout = milliseconds(10000));
   // Exactly `size` bytes, or fewer if the peer closed or the deadline passed.
   std::string readExactly(size_t size, milliseconds timeout = milliseconds(10000));
@@ -40,6 +42,7 @@ class TestClient {
   bool readAvailable(std::string& out, size_t limit);
 
   common::UniqueFd fd_;
+  int last_read_error_ = 0;
 };
 
 // Deterministic pseudo-random bytes, all 256 values, so that any reordering or loss shows.
