@@ -3,7 +3,8 @@
 // checks it; messages completed between the end of the warm-up and the end of the run count.
 //
 // usage: pingpong_go -port=PORT [-connections=50] [-message_bytes=64] [-warmup_s=1]
-// [-duration_s=5]; prints one JSON line {"messages", "msgs_per_s", "errors"}; exits 1 on errors.
+// [-duration_s=5]; prints one JSON line {"messages", "msgs_per_s", "errors", "client_cpu_s"};
+// exits 1 on errors.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -68,8 +70,12 @@ func main() {
 		go pingPong(*port, *size, start, end, &messages, &errors, &wg)
 	}
 	wg.Wait()
+	var usage syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	cpu := time.Duration(usage.Utime.Nano() + usage.Stime.Nano()).Seconds()
 	json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"messages": messages, "msgs_per_s": float64(messages) / *duration, "errors": errors,
+		"client_cpu_s": cpu,
 	})
 	if errors > 0 {
 		os.Exit(1)
