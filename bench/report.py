@@ -218,7 +218,7 @@ def write_chart(results, servers, table):
     ]
     script = [
         "set terminal pngcairo size 1400,900 font ',10'",
-        f"set output '{results / 'chart.png'}'",
+        "set output 'chart.png'",
         "set multiplot layout 2,2",
         "set style data histograms",
         "set style fill solid 0.8 border -1",
@@ -231,10 +231,10 @@ def write_chart(results, servers, table):
     for column, title, extra in panels:
         script += [f"set title '{title}'", extra or "unset logscale y",
                    "set yrange [1:*]" if extra else "set yrange [0:*]",
-                   f"plot '{results / 'chart.dat'}' using {column}:xtic(1) lc rgb '#3a6ea5'"]
+                   f"plot 'chart.dat' using {column}:xtic(1) lc rgb '#3a6ea5'"]
     script.append("unset multiplot")
     (results / "chart.gp").write_text("\n".join(script) + "\n")
-    done = subprocess.run(["gnuplot", str(results / "chart.gp")], capture_output=True, text=True)
+    done = subprocess.run(["gnuplot", "chart.gp"], cwd=results, capture_output=True, text=True)
     if done.returncode != 0:
         print(f"report: gnuplot failed: {done.stderr.strip()}", file=sys.stderr)
 
