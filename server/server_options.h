@@ -25,7 +25,10 @@ struct ServerOptions {
   size_t max_message_bytes = size_t{64} * 1024;
   int idle_timeout_s = 0;  // 0 = off
   int drain_timeout_s = 5;
-  int stats_interval_s = 10;  // 0 = only the final line
+  int stats_interval_s = 10;            // 0 = only the final line
+  uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
+  int write_timeout_s = 0;              // pending output that has not moved; 0 = off
+  int message_timeout_s = 0;            // ack: a message unfinished this long; 0 = off
 };
 
 }  // namespace reactord::server

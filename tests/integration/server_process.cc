@@ -1,12 +1,14 @@
 #include "tests/integration/server_process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -77,6 +79,10 @@ ServerProcess::~ServerProcess() {
     waitpid(pid_, nullptr, 0);
   }
   reader_.join();
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "--- reactord's log (pid %d) ---\n%s--- end of log ---\n", pid_,
+                 log_.c_str());
+  }
 }
 
 void ServerProcess::readLog(int fd) {
