@@ -27,7 +27,7 @@ DEFINE_int32(connections, 50, "Connections in total (mode=churn: connections at 
 DEFINE_int32(message_bytes, 64, "Bytes per message (mode=bulk: per chunk)");
 DEFINE_int32(pipeline, 1,
              "Messages in flight per connection (pingpong; bulk keeps at least "
-             "1 MiB in flight)");
+             "256 KiB in flight)");
 DEFINE_double(duration_s, 10, "Measured seconds (mode=idle: how long connections are held)");
 DEFINE_double(warmup_s, 1, "Seconds of load before the measured window, excluded from figures");
 DEFINE_double(rate, 10000, "mode=rate: messages per second in total");
@@ -70,6 +70,34 @@ std::string crossCheck(const reactord::client::BenchOptions& options) {
   return {};
 }
 
+// The options from the flags (the only place that reads FLAGS_*), or an error text.
+std::string optionsFromFlags(reactord::client::BenchOptions* options) {
+  std::string error;
+  const auto address =
+      reactord::client::resolveAddress(FLAGS_host, static_cast<uint16_t>(FLAGS_port), &error);
+  if (!address) {
+    return error;
+  }
+  options->address = *address;
+  options->protocol = *reactord::client::parseProtocol(FLAGS_protocol);
+  options->mode = *reactord::client::parseBenchMode(FLAGS_mode);
+  options->threads = FLAGS_threads;
+  options->connections = FLAGS_connections;
+  options->message_bytes = FLAGS_message_bytes;
+  options->pipeline = FLAGS_pipeline;
+  options->duration_s = FLAGS_duration_s;
+  options->warmup_s = FLAGS_warmup_s;
+  options->rate = FLAGS_rate;
+  options->timeout_ms = FLAGS_timeout_ms;
+  options->progress = FLAGS_progress;
+  return crossCheck(*options);
+}
+
+int fail(const std::string& error) {
+  std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,49 +113,28 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   std::signal(SIGPIPE, SIG_IGN);
   if (argc > 1) {
-    std::fprintf(stderr, "reactor-bench: unexpected argument '%s' (see --help)\n", argv[1]);
-    return 1;
+    return fail(std::string("unexpected argument '") + argv[1] + "' (see --help)");
   }
 
   reactord::client::BenchOptions options;
-  std::string error;
-  const auto address =
-      reactord::client::resolveAddress(FLAGS_host, static_cast<uint16_t>(FLAGS_port), &error);
-  if (!address) {
-    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
-    return 1;
-  }
-  options.address = *address;
-  options.protocol = *reactord::client::parseProtocol(FLAGS_protocol);
-  options.mode = *reactord::client::parseBenchMode(FLAGS_mode);
-  options.threads = FLAGS_threads;
-  options.connections = FLAGS_connections;
-  options.message_bytes = FLAGS_message_bytes;
-  options.pipeline = FLAGS_pipeline;
-  options.duration_s = FLAGS_duration_s;
-  options.warmup_s = FLAGS_warmup_s;
-  options.rate = FLAGS_rate;
-  options.timeout_ms = FLAGS_timeout_ms;
-  options.progress = FLAGS_progress;
-  error = crossCheck(options);
+  std::string error = optionsFromFlags(&options);
   if (!error.empty()) {
-    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
-    return 1;
+    return fail(error);
   }
-
   reactord::client::BenchRunner runner(options);
   if (!runner.prepare(&error)) {
-    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
-    return 1;
+    return fail(error);
   }
   const reactord::client::BenchResult result = runner.run();
   const std::string report = FLAGS_json ? reactord::client::formatJson(result) + "\n"
                                         : reactord::client::formatSummary(result);
   std::fputs(report.c_str(), stdout);
+  if (const std::string warning = reactord::client::clientLagWarning(result);
+      FLAGS_json && !warning.empty()) {
+    std::fprintf(stderr, "reactor-bench: %s\n", warning.c_str());
+  }
   if (result.failed()) {
-    std::fprintf(stderr, "reactor-bench: %" PRIu64 " errors (see the error counts)\n",
-                 result.all.errors());
-    return 1;
+    return fail(std::to_string(result.all.errors()) + " errors (see the error counts)");
   }
   return 0;
 }

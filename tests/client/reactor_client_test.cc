@@ -139,6 +139,29 @@ TEST(ReactorClientTest, BadFlagsAreRejected) {
   EXPECT_NE(check.exit_code, 0);
 }
 
+TEST(ReactorClientTest, Ipv6Literal) {
+  reactord::testing::ServerProcess server({"--bind=::1", "--workers=1"}, /*wait_listening=*/false);
+  if (!server.waitForLog("listening on", milliseconds(5000))) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine";  // e.g. a container with IPv6 off
+  }
+  const std::string log = server.log();
+  const size_t at = log.find("listening on");
+  const auto port =
+      static_cast<uint16_t>(std::stoi(log.substr(log.rfind(':', log.find(" workers=", at)) + 1)));
+  const ProcessResult run = client(port, {"--host=::1", "over IPv6"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "over IPv6\n");
+}
+
+TEST(ReactorClientTest, HostNames) {
+  reactord::testing::ServerProcess server(serverFlags("echo"));  // 127.0.0.1
+  const ProcessResult name = client(server.port(), {"--host=localhost", "--check"});
+  EXPECT_EQ(name.exit_code, 0) << name.err;
+  const ProcessResult unknown = client(server.port(), {"--host=no-such-host.invalid", "x"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("cannot resolve host"), std::string::npos) << unknown.err;
+}
+
 TEST(ReactorClientTest, WorksAgainstAnIndependentEchoServer) {
   TestServer echo(TestServer::Mode::kEcho);
   const ProcessResult run = client(echo.port(), {"Hello, Async World!"});
