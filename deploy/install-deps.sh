@@ -6,14 +6,15 @@
 #   build  compiler, CMake and the libraries
 #   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl) and clang
 #          with its runtime for the fuzzers
-#   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot)
+#   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot,
+#          jq)
 set -euo pipefail
 
 profile=${1:-test}
 build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-dev libgtest-dev
   libgmock-dev libbenchmark-dev)
 test_pkgs=(iproute2 procps python3 ncat curl clang libclang-rt-14-dev)
-bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs)
+bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;
