@@ -13,7 +13,7 @@ set -euo pipefail
 profile=${1:-test}
 build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-dev libgtest-dev
   libgmock-dev libbenchmark-dev)
-test_pkgs=(iproute2 procps python3 ncat curl clang libclang-rt-14-dev)
+test_pkgs=(iproute2 procps python3 ncat curl jq clang libclang-rt-14-dev)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
 
 case "$profile" in
