@@ -26,6 +26,7 @@ class Event {
   // Runs the callback on a later pass of the loop, with `what` as its events.
   void activate(short what) { event_active(&ev_, what, 0); }
   bool assigned() const { return event_initialized(&ev_) != 0; }
+  int fd() const { return event_get_fd(&ev_); }
   // Removes the event and forgets its assignment.
   void reset();
 

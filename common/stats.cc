@@ -43,8 +43,8 @@ StatsSnapshot& StatsSnapshot::operator-=(const StatsSnapshot& other) {
 
 StatsSnapshot WorkerStats::snapshot() const {
   StatsSnapshot s;
+  s.closed = closed.get();  // before accepted, so that active() never counts a closed one twice
   s.accepted = accepted.get();
-  s.closed = closed.get();
   s.rejected = rejected.get();
   s.idle_closed = idle_closed.get();
   s.forced_closed = forced_closed.get();

@@ -23,7 +23,8 @@ struct StatsSnapshot {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
 
-  uint64_t active() const { return accepted - closed; }
+  // Open connections. Saturates: a snapshot reads its counters one by one.
+  uint64_t active() const { return accepted > closed ? accepted - closed : 0; }
   StatsSnapshot& operator+=(const StatsSnapshot& other);
   StatsSnapshot& operator-=(const StatsSnapshot& other);
   friend StatsSnapshot operator-(StatsSnapshot a, const StatsSnapshot& b) { return a -= b; }

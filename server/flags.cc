@@ -1,0 +1,169 @@
+// Every command-line flag of reactord, with its validator. Nothing else reads FLAGS_*.
+#include "server/flags.h"
+
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "common/cpu_count.h"
+#include "common/socket_address.h"
+
+DEFINE_string(bind, "0.0.0.0",
+              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families.");
+DEFINE_int32(port, 7000, "TCP port to listen on (0 = any free port; the log says which).");
+DEFINE_int32(workers, 0,
+             "Worker threads, each with its own event loop and SO_REUSEPORT listener. 0 = the CPUs "
+             "this process may use (affinity mask and cgroup CPU quota, rounded up).");
+DEFINE_string(protocol, "echo",
+              "echo: send every byte back (RFC 862). ack: answer each '\\n'-terminated message "
+              "with 'Message received\\n'.");
+DEFINE_bool(oneshot, false,
+            "The tutorial behaviour: answer the first read as if the client had half-closed, then "
+            "close.");
+DEFINE_int32(backlog, 4096, "Accept queue length per listener (capped by net.core.somaxconn).");
+DEFINE_int64(max_connections, 0,
+             "Open connections allowed across all workers; beyond it new ones are closed at once "
+             "and counted as rejected. 0 = no limit but the open-file limit.");
+DEFINE_int64(max_pending_bytes, 256 * 1024,
+             "Unsent output per connection above which the server stops reading it, until it "
+             "drains below half (backpressure).");
+DEFINE_int64(max_message_bytes, 64 * 1024,
+             "ack: longest message; a longer one gets 'ERR message too long' and the connection "
+             "is closed.");
+DEFINE_int32(idle_timeout_s, 0,
+             "Close connections with no traffic for this many seconds (0 = never).");
+DEFINE_int32(drain_timeout_s, 5,
+             "On SIGTERM/SIGINT, serve open connections this long at most before closing them; "
+             "keep it below the container's stop timeout (Docker: 10 s).");
+DEFINE_int32(stats_interval_s, 10,
+             "Log a stats line this often (0 = only at exit and on SIGUSR1).");
+
+namespace {
+
+bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
+  if (value < low || value > high) {
+    std::fprintf(stderr, "--%s=%lld is out of range: must be %lld..%lld\n", flag,
+                 static_cast<long long>(value), static_cast<long long>(low),
+                 static_cast<long long>(high));
+    return false;
+  }
+  return true;
+}
+
+bool validateBind(const char* flag, const std::string& value) {
+  if (!reactord::common::SocketAddress::parse(value, 0)) {
+    std::fprintf(stderr, "--%s=%s is not a numeric IPv4 or IPv6 address\n", flag, value.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool validateProtocol(const char* flag, const std::string& value) {
+  if (value != "echo" && value != "ack") {
+    std::fprintf(stderr, "--%s=%s: must be echo or ack\n", flag, value.c_str());
+    return false;
+  }
+  return true;
+}
+
+constexpr int64_t kGiB = 1024LL * 1024 * 1024;
+
+bool validatePort(const char* f, int32_t v) { return inRange(f, v, 0, 65535); }
+bool validateWorkers(const char* f, int32_t v) { return inRange(f, v, 0, 1024); }
+bool validateBacklog(const char* f, int32_t v) { return inRange(f, v, 1, 65535); }
+bool validateMaxConnections(const char* f, int64_t v) { return inRange(f, v, 0, 100000000); }
+bool validatePending(const char* f, int64_t v) { return inRange(f, v, 1024, kGiB); }
+bool validateMessage(const char* f, int64_t v) { return inRange(f, v, 1, kGiB); }
+bool validateIdle(const char* f, int32_t v) { return inRange(f, v, 0, 7 * 86400); }
+bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
+bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
+
+}  // namespace
+
+DEFINE_validator(bind, &validateBind);
+DEFINE_validator(port, &validatePort);
+DEFINE_validator(workers, &validateWorkers);
+DEFINE_validator(protocol, &validateProtocol);
+DEFINE_validator(backlog, &validateBacklog);
+DEFINE_validator(max_connections, &validateMaxConnections);
+DEFINE_validator(max_pending_bytes, &validatePending);
+DEFINE_validator(max_message_bytes, &validateMessage);
+DEFINE_validator(idle_timeout_s, &validateIdle);
+DEFINE_validator(drain_timeout_s, &validateDrain);
+DEFINE_validator(stats_interval_s, &validateStats);
+
+namespace reactord::server {
+namespace {
+
+constexpr const char* kUsage =
+    "a sharded-reactor TCP echo / acknowledgement server.\n"
+    "\n"
+    "  reactord [--port=7000] [--workers=0] [--protocol=echo|ack] [--oneshot] ...\n"
+    "\n"
+    "N worker threads, each with its own libevent loop and its own SO_REUSEPORT listener on the\n"
+    "same port; the kernel spreads connections across them. Signals: SIGTERM/SIGINT drain and\n"
+    "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
+    "stderr unless glog is configured (--log_dir, GLOG_* variables).";
+
+bool isDefault(const char* flag) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(flag, &info) && info.is_default;
+}
+
+// Containers want logs on stderr, but a user who configured glog keeps that choice.
+void logToStderrUnlessConfigured() {
+  for (const char* variable : {"GLOG_logtostderr", "GLOG_alsologtostderr", "GLOG_log_dir"}) {
+    if (std::getenv(variable) != nullptr) {
+      return;
+    }
+  }
+  for (const char* flag : {"logtostderr", "alsologtostderr", "log_dir"}) {
+    if (!isDefault(flag)) {
+      return;
+    }
+  }
+  FLAGS_logtostderr = true;
+}
+
+}  // namespace
+
+ServerOptions parseCommandLine(int* argc, char*** argv) {
+  gflags::SetUsageMessage(kUsage);
+  gflags::SetVersionString(REACTORD_VERSION);
+  gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
+  if (*argc > 1) {
+    std::fprintf(stderr,
+                 "reactord: unexpected argument '%s' (flags look like --port=7000; see --help)\n",
+                 (*argv)[1]);
+    std::exit(1);
+  }
+  logToStderrUnlessConfigured();
+  google::InitGoogleLogging((*argv)[0]);
+
+  ServerOptions options;
+  options.bind = FLAGS_bind;
+  options.port = static_cast<uint16_t>(FLAGS_port);
+  options.protocol = FLAGS_protocol == "ack" ? Protocol::kAck : Protocol::kEcho;
+  options.oneshot = FLAGS_oneshot;
+  options.backlog = FLAGS_backlog;
+  options.max_connections = static_cast<uint64_t>(FLAGS_max_connections);
+  options.max_pending_bytes = static_cast<size_t>(FLAGS_max_pending_bytes);
+  options.max_message_bytes = static_cast<size_t>(FLAGS_max_message_bytes);
+  options.idle_timeout_s = FLAGS_idle_timeout_s;
+  options.drain_timeout_s = FLAGS_drain_timeout_s;
+  options.stats_interval_s = FLAGS_stats_interval_s;
+  if (FLAGS_workers > 0) {
+    options.workers = FLAGS_workers;
+    LOG(INFO) << "workers=" << options.workers << " (from --workers)";
+  } else {
+    const common::CpuCount cpus = common::probeUsableCpus(common::affinityCpuCount());
+    options.workers = cpus.count;
+    LOG(INFO) << "workers=" << options.workers << " (from " << cpus.source << ")";
+  }
+  return options;
+}
+
+}  // namespace reactord::server

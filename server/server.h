@@ -1,0 +1,48 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/socket_address.h"
+#include "common/stats.h"
+#include "server/connection_limit.h"
+#include "server/server_options.h"
+#include "server/worker.h"
+
+namespace reactord::server {
+
+// The workers and their shared pieces: opens one SO_REUSEPORT listener per worker on the same
+// address, starts the workers, and fans the supervisor's commands out to them with post().
+// Constructed and destroyed on the main thread; listen() and start() are main-thread-only, the
+// rest is thread-safe (called by the supervisor thread).
+class Server {
+ public:
+  explicit Server(const ServerOptions& options);
+  ~Server();
+
+  // Opens the listeners and creates the workers. On failure returns false with `error` naming the
+  // address and the reason; nothing is left open.
+  bool listen(std::string* error);
+  // The bound address (with the real port when --port=0). Valid after listen().
+  const common::SocketAddress& address() const { return address_; }
+  void start();
+
+  // Thread-safe.
+  void beginDrain();
+  void stop();
+  void join();
+  bool listenersClosed() const { return listeners_open_.load() == 0; }
+  uint64_t activeConnections() const;
+  std::vector<common::StatsSnapshot> snapshots() const;
+
+ private:
+  const ServerOptions options_;
+  common::SocketAddress address_;
+  ConnectionLimit limit_;
+  std::atomic<int> listeners_open_{0};
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace reactord::server

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace reactord::server {
+
+enum class Protocol {
+  kEcho,  // RFC 862: every byte back, for as long as the connection lasts
+  kAck,   // one "Message received\n" per '\n'-terminated message
+};
+
+// Everything the server needs from the command line, as plain values. Built once by flags.cc;
+// read-only afterwards, so any thread may read it.
+struct ServerOptions {
+  std::string bind = "0.0.0.0";
+  uint16_t port = 7000;
+  int workers = 1;  // resolved: never 0 here
+  Protocol protocol = Protocol::kEcho;
+  bool oneshot = false;  // answer the first read as if the client had half-closed, then close
+  int backlog = 4096;
+  uint64_t max_connections = 0;  // process-wide; 0 = unlimited
+  size_t max_pending_bytes = 256 * 1024;
+  size_t max_message_bytes = 64 * 1024;
+  int idle_timeout_s = 0;  // 0 = off
+  int drain_timeout_s = 5;
+  int stats_interval_s = 10;  // 0 = only the final line
+};
+
+}  // namespace reactord::server

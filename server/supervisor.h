@@ -1,0 +1,61 @@
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "common/stats.h"
+#include "server/server.h"
+#include "server/server_options.h"
+
+namespace reactord::server {
+
+// The supervisor thread: waits for signals (sigtimedwait; every thread has them blocked), logs a
+// stats line every --stats_interval_s, and runs shutdown in a fixed, logged order:
+//   SIGTERM/SIGINT  drain: workers accept what is queued and close their listeners, open
+//                   connections are served until their clients close them or --drain_timeout_s
+//                   passes, then the rest are closed (counted as forced) and the process exits 0.
+//   again, SIGQUIT  immediate stop: close everything now, exit 0.
+//   SIGUSR1         a stats line now.
+//   SIGHUP          logged and ignored (there is no configuration to reload).
+// Constructed on the main thread, which then only waits in join(). Holds a reference to the
+// Server, which outlives it.
+class Supervisor {
+ public:
+  Supervisor(Server& server, const ServerOptions& options);
+  ~Supervisor();
+
+  // The signals the supervisor takes; main blocks them before any thread starts.
+  static sigset_t handledSignals();
+
+  void start();
+  // Waits for the end of shutdown; returns the process exit code.
+  int join();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  void run();
+  void onSignal(int signal);
+  void beginDrain();
+  void checkDrain();
+  void stopNow(const char* why);
+  void logStats(const char* label);
+  std::chrono::nanoseconds waitBudget() const;
+
+  Server& server_;
+  const ServerOptions options_;
+  const Clock::time_point started_;
+  bool draining_ = false;
+  bool stopping_ = false;
+  Clock::time_point drain_deadline_;
+  Clock::time_point next_stats_;
+  Clock::time_point last_stats_time_;
+  std::vector<common::StatsSnapshot> last_stats_;
+  int exit_code_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace reactord::server

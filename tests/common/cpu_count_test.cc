@@ -1,0 +1,123 @@
+#include "common/cpu_count.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace reactord::common {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fake /proc/self and cgroup filesystem under a temporary directory.
+class FakeCgroupTree {
+ public:
+  FakeCgroupTree() {
+    std::string pattern = (fs::temp_directory_path() / "cpu_count_test.XXXXXX").string();
+    root_ = mkdtemp(pattern.data());
+    fs::create_directories(root_ + "/proc/self");
+  }
+  ~FakeCgroupTree() { fs::remove_all(root_); }
+
+  void write(const std::string& path, const std::string& text) {
+    fs::create_directories(fs::path(root_ + path).parent_path());
+    std::ofstream(root_ + path) << text;
+  }
+  CpuProbePaths paths() const { return {root_ + "/proc/self", root_}; }
+
+ private:
+  std::string root_;
+};
+
+constexpr const char* kV2Mount =
+    "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+
+TEST(CpuCountTest, NoCgroupMeansTheAffinityMask) {
+  FakeCgroupTree tree;
+  const CpuCount cpus = probeUsableCpus(3, tree.paths());
+  EXPECT_EQ(cpus.count, 3);
+  EXPECT_EQ(cpus.source, "affinity mask");
+}
+
+TEST(CpuCountTest, CgroupV2QuotaIsRoundedUp) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "0::/app\n");
+  tree.write("/proc/self/mountinfo", kV2Mount);
+  tree.write("/sys/fs/cgroup/app/cpu.max", "150000 100000\n");
+  const CpuCount cpus = probeUsableCpus(8, tree.paths());
+  EXPECT_EQ(cpus.count, 2);
+  EXPECT_NE(cpus.source.find("cgroup v2 cpu.max 150000/100000"), std::string::npos) << cpus.source;
+}
+
+TEST(CpuCountTest, CgroupV2MaxMeansNoQuota) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "0::/app\n");
+  tree.write("/proc/self/mountinfo", kV2Mount);
+  tree.write("/sys/fs/cgroup/app/cpu.max", "max 100000\n");
+  EXPECT_EQ(probeUsableCpus(4, tree.paths()).count, 4);
+}
+
+TEST(CpuCountTest, TightestAncestorWins) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "0::/kubepods/pod1/ctr\n");
+  tree.write("/proc/self/mountinfo", kV2Mount);
+  tree.write("/sys/fs/cgroup/kubepods/pod1/ctr/cpu.max", "max 100000\n");
+  tree.write("/sys/fs/cgroup/kubepods/pod1/cpu.max", "50000 100000\n");
+  tree.write("/sys/fs/cgroup/kubepods/cpu.max", "400000 100000\n");
+  const CpuCount cpus = probeUsableCpus(16, tree.paths());
+  EXPECT_EQ(cpus.count, 1);
+  EXPECT_NE(cpus.source.find("kubepods/pod1"), std::string::npos) << cpus.source;
+}
+
+TEST(CpuCountTest, CgroupV1InsideAContainerNamespace) {
+  FakeCgroupTree tree;
+  // Docker on cgroup v1: the container's own cgroup is the root of its mount.
+  tree.write("/proc/self/cgroup",
+             "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n");
+  tree.write("/proc/self/mountinfo",
+             "40 35 0:35 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup "
+             "rw,cpu,cpuacct\n"
+             "41 35 0:36 /docker/abc /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory\n");
+  tree.write("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "250000\n");
+  tree.write("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+  const CpuCount cpus = probeUsableCpus(8, tree.paths());
+  EXPECT_EQ(cpus.count, 3);
+  EXPECT_NE(cpus.source.find("cgroup v1"), std::string::npos) << cpus.source;
+}
+
+TEST(CpuCountTest, CgroupV1UnlimitedQuota) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "4:cpu,cpuacct:/\n");
+  tree.write("/proc/self/mountinfo",
+             "40 35 0:35 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n");
+  tree.write("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
+  tree.write("/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n");
+  EXPECT_EQ(probeUsableCpus(2, tree.paths()).count, 2);
+}
+
+TEST(CpuCountTest, AffinityBelowQuotaWinsAndATinyQuotaIsStillOne) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "0::/\n");
+  tree.write("/proc/self/mountinfo", kV2Mount);
+  tree.write("/sys/fs/cgroup/cpu.max", "400000 100000\n");
+  const CpuCount wide = probeUsableCpus(2, tree.paths());
+  EXPECT_EQ(wide.count, 2);
+  EXPECT_NE(wide.source.find("affinity mask"), std::string::npos) << wide.source;
+
+  tree.write("/sys/fs/cgroup/cpu.max", "10000 100000\n");
+  EXPECT_EQ(probeUsableCpus(2, tree.paths()).count, 1);
+}
+
+TEST(CpuCountTest, ThisMachineAgreesWithItsAffinityMaskOrLess) {
+  const int affinity = affinityCpuCount();
+  EXPECT_GE(affinity, 1);
+  const CpuCount cpus = probeUsableCpus(affinity);
+  EXPECT_GE(cpus.count, 1);
+  EXPECT_LE(cpus.count, affinity);
+}
+
+}  // namespace
+}  // namespace reactord::common

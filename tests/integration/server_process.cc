@@ -1,0 +1,143 @@
+#include "tests/integration/server_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace reactord::testing {
+namespace {
+
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  std::vector<std::string> args = {REACTORD_BINARY};
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  *output_fd = pipe_fds[0];
+  return pid;
+}
+
+std::optional<int> decodeStatus(int status) {
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status);
+  }
+  return -WTERMSIG(status);
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening) {
+  flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
+  int output_fd = -1;
+  pid_ = spawn(flags, &output_fd);
+  reader_ = std::thread([this, output_fd] { readLog(output_fd); });
+  if (!wait_listening) {
+    return;
+  }
+  if (!waitForLog("listening on ", milliseconds(10000))) {
+    throw std::runtime_error("reactord did not start listening; its log:\n" + log());
+  }
+  const std::string text = log();
+  const size_t at = text.find("listening on ");
+  const size_t colon = text.find(" workers=", at);
+  port_ = static_cast<uint16_t>(std::stoi(text.substr(text.rfind(':', colon) + 1)));
+}
+
+ServerProcess::~ServerProcess() {
+  if (!exited_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  reader_.join();
+}
+
+void ServerProcess::readLog(int fd) {
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      log_.append(buffer, n);
+      log_changed_.notify_all();
+    }
+  }
+  close(fd);
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  output_ended_ = true;
+  log_changed_.notify_all();
+}
+
+void ServerProcess::signal(int signal_number) const { kill(pid_, signal_number); }
+
+std::optional<int> ServerProcess::waitExit(milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      return decodeStatus(status);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+std::string ServerProcess::log() const {
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  return log_;
+}
+
+bool ServerProcess::waitForLog(const std::string& needle, milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(log_mutex_);
+  return log_changed_.wait_for(lock, timeout,
+                               [&] { return log_.find(needle) != std::string::npos; });
+}
+
+bool ServerProcess::waitForOutputEnd(milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(log_mutex_);
+  return log_changed_.wait_for(lock, timeout, [&] { return output_ended_; });
+}
+
+long ServerProcess::rssKb() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::stol(line.substr(6));
+    }
+  }
+  return -1;
+}
+
+RunResult runReactord(const std::vector<std::string>& flags) {
+  ServerProcess process(flags, /*wait_listening=*/false);
+  RunResult result;
+  result.exit_code = process.waitExit(milliseconds(10000)).value_or(-1000);
+  process.waitForOutputEnd(milliseconds(2000));
+  result.output = process.log();
+  return result;
+}
+
+}  // namespace reactord::testing

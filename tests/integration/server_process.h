@@ -1,0 +1,62 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace reactord::testing {
+
+using std::chrono::milliseconds;
+
+// The real reactord binary, started with --port=0 and the given flags; its stderr is collected by
+// a reader thread. The destructor kills it if it still runs. Test-thread-only but log access.
+class ServerProcess {
+ public:
+  // Starts the server and waits (up to 10 s) for its "listening on" line, unless `wait_listening`
+  // is false (for runs that are meant to fail).
+  explicit ServerProcess(std::vector<std::string> flags, bool wait_listening = true);
+  ~ServerProcess();
+
+  uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  void signal(int signal_number) const;
+  // The exit code, or nullopt if it did not exit within `timeout` (-signal if killed by one).
+  std::optional<int> waitExit(milliseconds timeout);
+  // Thread-safe: everything the server wrote to stderr so far.
+  std::string log() const;
+  bool waitForLog(const std::string& needle, milliseconds timeout) const;
+  // True once the server closed its output (it exited, normally).
+  bool waitForOutputEnd(milliseconds timeout) const;
+  // Resident memory of the server, from /proc/PID/status, in KiB.
+  long rssKb() const;
+
+ private:
+  void readLog(int fd);
+
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  bool exited_ = false;
+  mutable std::mutex log_mutex_;
+  mutable std::condition_variable log_changed_;
+  std::string log_;            // guarded by log_mutex_
+  bool output_ended_ = false;  // guarded by log_mutex_
+  std::thread reader_;
+};
+
+// Runs reactord (after --port=0 --stats_interval_s=0, which `flags` may override) to completion,
+// for flag errors, --help, --version: exit code and combined output. Gives up after 10 s (exit
+// code -1000).
+struct RunResult {
+  int exit_code = -1;
+  std::string output;
+};
+RunResult runReactord(const std::vector<std::string>& flags);
+
+}  // namespace reactord::testing
