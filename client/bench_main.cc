@@ -1,0 +1,186 @@
+// reactor-bench: an event-driven load generator for reactord (see client/README.md).
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <cinttypes>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "client/bench_runner.h"
+#include "client/resolve.h"
+
+DEFINE_string(host, "127.0.0.1", "Server address: an IPv4/IPv6 literal or a host name");
+DEFINE_int32(port, 7000, "Server port");
+DEFINE_string(protocol, "echo",
+              "echo (every byte comes back and is checked) or ack (lines of "
+              "--message_bytes including the '\\n', each answered with "
+              "'Message received')");
+DEFINE_string(mode, "pingpong",
+              "pingpong (closed loop), rate (open loop at --rate), churn "
+              "(connect, one message, close), bulk (streaming), idle (hold "
+              "--connections open)");
+DEFINE_int32(threads, 1, "Load-generator threads, each with its own event loop");
+DEFINE_int32(connections, 50, "Connections in total (mode=churn: connections at once)");
+DEFINE_int32(message_bytes, 64, "Bytes per message (mode=bulk: per chunk)");
+DEFINE_int32(pipeline, 1,
+             "Messages in flight per connection (pingpong; bulk keeps at least "
+             "1 MiB in flight)");
+DEFINE_double(duration_s, 10, "Measured seconds (mode=idle: how long connections are held)");
+DEFINE_double(warmup_s, 1, "Seconds of load before the measured window, excluded from figures");
+DEFINE_double(rate, 10000, "mode=rate: messages per second in total");
+DEFINE_int32(timeout_ms, 5000,
+             "A message without its reply this long is a timeout; also bounds "
+             "connects and the final close");
+DEFINE_bool(json, false, "Print one line of JSON on stdout instead of the summary");
+DEFINE_bool(progress, true, "Print one progress line per second on stderr");
+
+namespace {
+
+bool positive(const char* flag, int32_t value) {
+  if (value > 0) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be positive, not %d\n", flag, value);
+  return false;
+}
+bool validPort(const char* flag, int32_t value) {
+  if (value > 0 && value <= 65535) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in 1..65535, not %d\n", flag, value);
+  return false;
+}
+bool validMessageBytes(const char* flag, int32_t value) {
+  if (value > 0 && value <= (16 << 20)) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in 1..16777216, not %d\n", flag, value);
+  return false;
+}
+bool validThreads(const char* flag, int32_t value) {
+  if (value > 0 && value <= 64) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in 1..64, not %d\n", flag, value);
+  return false;
+}
+bool nonNegative(const char* flag, double value) {
+  if (value >= 0 && value < 1e6) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in [0, 1e6), not %g\n", flag, value);
+  return false;
+}
+bool validProtocol(const char* flag, const std::string& value) {
+  if (reactord::client::parseProtocol(value)) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be echo or ack, not '%s'\n", flag, value.c_str());
+  return false;
+}
+bool validMode(const char* flag, const std::string& value) {
+  if (reactord::client::parseBenchMode(value)) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be pingpong, rate, churn, bulk or idle, not '%s'\n", flag,
+               value.c_str());
+  return false;
+}
+
+}  // namespace
+
+DEFINE_validator(port, &validPort);
+DEFINE_validator(protocol, &validProtocol);
+DEFINE_validator(mode, &validMode);
+DEFINE_validator(threads, &validThreads);
+DEFINE_validator(connections, &positive);
+DEFINE_validator(message_bytes, &validMessageBytes);
+DEFINE_validator(pipeline, &positive);
+DEFINE_validator(duration_s, &nonNegative);
+DEFINE_validator(warmup_s, &nonNegative);
+DEFINE_validator(rate, &nonNegative);
+DEFINE_validator(timeout_ms, &positive);
+
+namespace {
+
+// Checks that span several flags. Returns an error text, empty when the options are usable.
+std::string crossCheck(const reactord::client::BenchOptions& options) {
+  using reactord::client::BenchMode;
+  if (options.threads > options.connections) {
+    return "--threads must not exceed --connections";
+  }
+  if (options.protocol == reactord::client::Protocol::kAck && options.message_bytes < 2) {
+    return "--protocol=ack needs --message_bytes of at least 2 (one byte and the '\\n')";
+  }
+  if (options.mode == BenchMode::kRate && options.rate <= 0) {
+    return "--mode=rate needs a positive --rate";
+  }
+  if (options.mode != BenchMode::kIdle && options.duration_s <= 0) {
+    return "--duration_s must be positive";
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "load generator for reactord\n"
+      "  reactor-bench [--host=H] [--port=P] [--protocol=echo|ack] "
+      "[--mode=pingpong|rate|churn|bulk|idle] [--json] ...");
+  gflags::SetVersionString("0.1.0");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+  if (std::getenv("GLOG_logtostderr") == nullptr) {
+    FLAGS_logtostderr = true;
+  }
+  google::InitGoogleLogging(argv[0]);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc > 1) {
+    std::fprintf(stderr, "reactor-bench: unexpected argument '%s' (see --help)\n", argv[1]);
+    return 1;
+  }
+
+  reactord::client::BenchOptions options;
+  std::string error;
+  const auto address =
+      reactord::client::resolveAddress(FLAGS_host, static_cast<uint16_t>(FLAGS_port), &error);
+  if (!address) {
+    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
+    return 1;
+  }
+  options.address = *address;
+  options.protocol = *reactord::client::parseProtocol(FLAGS_protocol);
+  options.mode = *reactord::client::parseBenchMode(FLAGS_mode);
+  options.threads = FLAGS_threads;
+  options.connections = FLAGS_connections;
+  options.message_bytes = FLAGS_message_bytes;
+  options.pipeline = FLAGS_pipeline;
+  options.duration_s = FLAGS_duration_s;
+  options.warmup_s = FLAGS_warmup_s;
+  options.rate = FLAGS_rate;
+  options.timeout_ms = FLAGS_timeout_ms;
+  options.progress = FLAGS_progress;
+  error = crossCheck(options);
+  if (!error.empty()) {
+    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
+    return 1;
+  }
+
+  reactord::client::BenchRunner runner(options);
+  if (!runner.prepare(&error)) {
+    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
+    return 1;
+  }
+  const reactord::client::BenchResult result = runner.run();
+  const std::string report = FLAGS_json ? reactord::client::formatJson(result) + "\n"
+                                        : reactord::client::formatSummary(result);
+  std::fputs(report.c_str(), stdout);
+  if (result.failed()) {
+    std::fprintf(stderr, "reactor-bench: %" PRIu64 " errors (see the error counts)\n",
+                 result.all.errors());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "client/bench_counters.h"
+#include "client/bench_options.h"
+#include "common/latency_histogram.h"
+
+namespace reactord::client {
+
+// The outcome of one reactor-bench run. A value type, filled by BenchRunner.
+struct BenchResult {
+  BenchOptions options;
+  double duration_s = 0;  // the measured window (mode=idle: the hold)
+  BenchTotals window;     // counted inside the window (mode=idle: the whole run)
+  BenchTotals all;        // the whole run, warm-up and drain included: errors come from here
+  common::LatencyHistogram latency;  // replies received inside the window, in nanoseconds
+  double client_cpu_s = 0;           // user + system CPU of reactor-bench over the window
+  uint64_t open_at_once = 0;         // mode=idle: connections open at the end of the hold
+
+  bool failed() const { return all.errors() > 0; }
+};
+
+// ONE line of JSON, no newline, with the keys documented in client/README.md.
+std::string formatJson(const BenchResult& result);
+// A few lines for people.
+std::string formatSummary(const BenchResult& result);
+
+}  // namespace reactord::client

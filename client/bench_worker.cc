@@ -1,0 +1,233 @@
+#include "client/bench_worker.h"
+
+#include <glog/logging.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace reactord::client {
+namespace {
+
+constexpr int64_t kTickNs = 100'000'000;
+constexpr size_t kBulkWindowBytes = 1 << 20;  // bytes in flight per connection in mode=bulk
+constexpr int64_t kDrainGraceNs = 1'000'000'000;
+
+timeval toTimeval(int64_t nanos) {
+  nanos = std::max<int64_t>(0, nanos);
+  return timeval{static_cast<time_t>(nanos / 1'000'000'000),
+                 static_cast<suseconds_t>(nanos % 1'000'000'000 / 1000)};
+}
+
+// Like common::makeSingleThreadBase, optionally with EVENT_BASE_FLAG_PRECISE_TIMER: without it
+// epoll rounds timeouts up to whole milliseconds, which would delay open-loop sends; with it every
+// loop pass costs a timerfd_settime, so only mode=rate uses it.
+common::EventBasePtr makeBenchBase(bool precise_timer) {
+  event_config* config = event_config_new();
+  CHECK(config != nullptr) << "event_config_new failed";
+  event_config_set_flag(config, precise_timer
+                                    ? EVENT_BASE_FLAG_NOLOCK | EVENT_BASE_FLAG_PRECISE_TIMER
+                                    : EVENT_BASE_FLAG_NOLOCK);
+  common::EventBasePtr base(event_base_new_with_config(config));
+  event_config_free(config);
+  CHECK(base != nullptr) << "event_base_new_with_config failed";
+  return base;
+}
+
+size_t messagesInFlight(const BenchOptions& options, size_t request_bytes) {
+  if (options.mode == BenchMode::kBulk) {
+    const size_t window = (kBulkWindowBytes + request_bytes - 1) / request_bytes;
+    return std::max(static_cast<size_t>(options.pipeline), window);
+  }
+  return static_cast<size_t>(options.pipeline);
+}
+
+}  // namespace
+
+BenchWorker::BenchWorker(const BenchOptions& options, const BenchPayloads& payloads,
+                         BenchSchedule schedule, BenchWorkerPlan plan)
+    : options_(options),
+      payloads_(payloads),
+      schedule_(schedule),
+      plan_(plan),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  PCHECK(wake_fd_.valid()) << "eventfd for bench worker " << plan.index;
+}
+
+void BenchWorker::run() {
+  setUpLoop();
+  startWaiting(nowNanos());
+  event_base_dispatch(base_.get());
+  // Connections and events go before the base they are registered with.
+  connections_.clear();
+  for (common::Event* event : {&tick_, &window_start_, &window_end_, &rate_, &kick_, &wake_}) {
+    event->reset();
+  }
+  base_.reset();
+  finished_.store(true, std::memory_order_release);
+}
+
+void BenchWorker::setUpLoop() {
+  base_ = makeBenchBase(options_.mode == BenchMode::kRate);
+  read_buffer_.resize(kReadBufferBytes);
+  context_.base = base_.get();
+  context_.options = &options_;
+  context_.requests = &payloads_.requests;
+  context_.replies = &payloads_.replies;
+  context_.request_bytes = static_cast<size_t>(options_.message_bytes);
+  context_.reply_bytes =
+      options_.protocol == Protocol::kEcho ? context_.request_bytes : kAckReply.size();
+  context_.window = messagesInFlight(options_, context_.request_bytes);
+  context_.counters = &counters_;
+  context_.histogram = &histogram_;
+  context_.owner = this;
+  context_.read_buffer = read_buffer_.data();
+  context_.read_buffer_size = read_buffer_.size();
+  for (int i = 0; i < plan_.connections; ++i) {
+    connections_.push_back(
+        std::make_unique<BenchConnection>(context_, plan_.first_id + static_cast<uint32_t>(i)));
+    ready_.push_back(connections_.back().get());
+  }
+  const timeval tick = toTimeval(kTickNs);
+  tick_.assign(base_.get(), -1, EV_PERSIST, &thunk<&BenchWorker::onTick>, this);
+  tick_.add(&tick);
+  kick_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onKick>, this);
+  wake_.assign(base_.get(), wake_fd_.get(), EV_READ | EV_PERSIST, &thunk<&BenchWorker::onWake>,
+               this);
+  wake_.add();
+  if (options_.mode == BenchMode::kIdle) {
+    context_.measuring = true;  // the window is the whole run until requestDrain()
+    window_start_ns_ = schedule_.start_ns;
+  } else {
+    window_start_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onWindowStart>, this);
+    if (schedule_.window_start_ns <= schedule_.start_ns) {
+      onWindowStart();  // no warm-up: the first connects count too
+    } else {
+      addTimerAt(window_start_, schedule_.window_start_ns);
+    }
+    window_end_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onWindowEnd>, this);
+    addTimerAt(window_end_, schedule_.window_end_ns);
+  }
+  if (options_.mode == BenchMode::kRate && plan_.rate > 0 && plan_.connections > 0) {
+    rate_interval_ns_ = 1e9 / plan_.rate;
+    // Workers start a fraction of an interval apart, so they do not send in lock step.
+    rate_origin_ns_ = schedule_.start_ns +
+                      static_cast<int64_t>(rate_interval_ns_ * plan_.index / options_.threads);
+    rate_next_ns_ = rate_origin_ns_;
+    rate_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onRate>, this);
+    addTimerAt(rate_, rate_next_ns_);
+  }
+}
+
+void BenchWorker::addTimerAt(common::Event& event, int64_t at_ns) {
+  const timeval delay = toTimeval(at_ns - nowNanos());
+  event.add(&delay);
+}
+
+void BenchWorker::requestStart(BenchConnection* connection, int64_t at_ns) {
+  if (at_ns <= nowNanos()) {
+    ready_.push_back(connection);
+    kick_.activate(EV_TIMEOUT);
+  } else {
+    retry_.emplace_back(connection, at_ns);
+  }
+}
+
+void BenchWorker::connectSettled() {
+  --connecting_;
+  if (!ready_.empty()) {
+    kick_.activate(EV_TIMEOUT);
+  }
+}
+
+void BenchWorker::startWaiting(int64_t now) {
+  while (!context_.draining && !ready_.empty() && connecting_ < kMaxConnecting) {
+    BenchConnection* connection = ready_.front();
+    ready_.pop_front();
+    ++connecting_;
+    connection->start(now);
+  }
+}
+
+void BenchWorker::onKick() { startWaiting(nowNanos()); }
+
+void BenchWorker::onTick() {
+  const int64_t now = nowNanos();
+  while (!retry_.empty() && retry_.front().second <= now) {
+    ready_.push_back(retry_.front().first);
+    retry_.pop_front();
+  }
+  for (const auto& connection : connections_) {
+    connection->checkTimeout(now);
+  }
+  if (!context_.draining) {
+    startWaiting(now);
+    return;
+  }
+  const bool all_closed = std::all_of(connections_.begin(), connections_.end(),
+                                      [](const auto& c) { return c->closed(); });
+  const int64_t give_up =
+      drain_started_ns_ + int64_t{options_.timeout_ms} * 1'000'000 + kDrainGraceNs;
+  if (all_closed || now > give_up) {
+    event_base_loopexit(base_.get(), nullptr);
+  }
+}
+
+void BenchWorker::onWindowStart() {
+  window_start_totals_ = counters_.snapshot();
+  histogram_.reset();
+  context_.measuring = true;
+  window_start_ns_ = nowNanos();
+}
+
+void BenchWorker::onWindowEnd() { endWindow(nowNanos()); }
+
+void BenchWorker::endWindow(int64_t now) {
+  if (context_.draining) {
+    return;
+  }
+  window_end_totals_ = counters_.snapshot();
+  context_.measuring = false;
+  window_end_ns_ = now;
+  context_.draining = true;
+  drain_started_ns_ = now;
+  rate_.remove();
+  ready_.clear();
+  retry_.clear();
+  for (const auto& connection : connections_) {
+    connection->drain(now);
+  }
+}
+
+void BenchWorker::onRate() {
+  const int64_t now = nowNanos();
+  for (int sent = 0; rate_next_ns_ <= now && sent < kRateBatch; ++sent) {
+    connections_[rate_sequence_ % connections_.size()]->sendAt(rate_next_ns_, now);
+    ++rate_sequence_;
+    rate_next_ns_ = rate_origin_ns_ +
+                    static_cast<int64_t>(static_cast<double>(rate_sequence_) * rate_interval_ns_);
+  }
+  addTimerAt(rate_, rate_next_ns_);
+}
+
+void BenchWorker::requestDrain() {
+  drain_requested_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  if (write(wake_fd_.get(), &one, sizeof one) != sizeof one) {
+    PLOG(ERROR) << "cannot wake bench worker " << plan_.index;
+  }
+}
+
+void BenchWorker::onWake() {
+  uint64_t value = 0;
+  if (read(wake_fd_.get(), &value, sizeof value) < 0 && errno != EAGAIN) {
+    PLOG(ERROR) << "reading the wake-up eventfd of bench worker " << plan_.index;
+  }
+  if (drain_requested_.load(std::memory_order_acquire)) {
+    endWindow(nowNanos());
+  }
+}
+
+}  // namespace reactord::client

@@ -1,0 +1,90 @@
+// reactor-client: talks to a reactord server (see client/README.md).
+#include <gflags/gflags.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "client/client_commands.h"
+
+DEFINE_string(host, "127.0.0.1", "Server address: an IPv4/IPv6 literal or a host name");
+DEFINE_int32(port, 7000, "Server port");
+DEFINE_string(protocol, "echo",
+              "Server protocol: echo (bytes come back) or ack (lines, each "
+              "answered with 'Message received')");
+DEFINE_int32(timeout_ms, 5000,
+             "Longest wait for the server at any one step; with --check, the "
+             "whole check");
+DEFINE_bool(check, false,
+            "Health check: round-trip one probe message, exit 0 if the reply is "
+            "right, else exit 1 with the reason on stderr");
+
+namespace {
+
+bool validPort(const char* flag, int32_t value) {
+  if (value > 0 && value <= 65535) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in 1..65535, not %d\n", flag, value);
+  return false;
+}
+bool validTimeout(const char* flag, int32_t value) {
+  if (value > 0) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be positive, not %d\n", flag, value);
+  return false;
+}
+bool validProtocol(const char* flag, const std::string& value) {
+  if (reactord::client::parseProtocol(value)) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be echo or ack, not '%s'\n", flag, value.c_str());
+  return false;
+}
+
+}  // namespace
+
+DEFINE_validator(port, &validPort);
+DEFINE_validator(timeout_ms, &validTimeout);
+DEFINE_validator(protocol, &validProtocol);
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage(
+      "talk to a reactord server\n"
+      "  reactor-client [--host=H] [--port=P] [--protocol=echo|ack] \"message\" ...\n"
+      "      sends each message, prints each reply\n"
+      "  reactor-client [--host=H] [--port=P] < input\n"
+      "      sends stdin, half-closes, prints everything the server sends until it closes\n"
+      "  reactor-client --check [--port=P] [--timeout_ms=T]\n"
+      "      health check: exit 0 when one probe round-trips correctly");
+  gflags::SetVersionString("0.1.0");
+  gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
+
+  reactord::client::ClientOptions options;
+  options.host = FLAGS_host;
+  options.port = static_cast<uint16_t>(FLAGS_port);
+  options.protocol = *reactord::client::parseProtocol(FLAGS_protocol);
+  options.timeout_ms = FLAGS_timeout_ms;
+  const std::vector<std::string> messages(argv + 1, argv + argc);
+
+  std::string error;
+  bool ok = false;
+  if (FLAGS_check) {
+    if (!messages.empty()) {
+      std::fprintf(stderr, "reactor-client: --check takes no message arguments\n");
+      return 1;
+    }
+    ok = reactord::client::checkServer(options, STDOUT_FILENO, &error);
+  } else if (messages.empty()) {
+    ok = reactord::client::pumpStream(options, STDIN_FILENO, STDOUT_FILENO, &error);
+  } else {
+    ok = reactord::client::sendMessages(options, messages, STDOUT_FILENO, &error);
+  }
+  if (!ok) {
+    std::fprintf(stderr, "reactor-client: %s\n", error.c_str());
+    return 1;
+  }
+  return 0;
+}
