@@ -12,7 +12,8 @@ Shape (the same as deploy/k8s: pods behind a Service, or deploy/compose):
 The addresses exist only inside the test's own namespaces, which have no route anywhere else:
 no packet leaves the machine, nothing is added to the root namespace.
 
-Run: load through HAProxy for --duration_s; after --stop_after_s, SIGTERM instance 2 (it drains:
+Run: load through HAProxy for --duration_s (reconnecting_client.py, and reactor-bench
+--mode=churn when --bench names it); after --stop_after_s, SIGTERM instance 2 (it drains:
 accepts what is queued, closes its listeners, serves its open connections until their clients
 close, exits 0). Passes when: zero failed requests; every instance served a fair share before the
 stop (HAProxy's per-server byte counts); the stopped instance exited 0 within its drain deadline
@@ -194,16 +195,24 @@ backend be
             "--host=127.0.0.1", f"--port={PORT}", f"--connections={a.connections}",
             f"--duration_s={a.duration_s}", f"--requests_per_conn={a.requests_per_conn}", "--payload_bytes=64"],
             stdout=subprocess.PIPE)
+        bench = None
+        if a.bench:
+            # reactor-bench's churn mode is a reconnecting client too: connect, one message, close.
+            bench = self.spawn("bench", self.lb_ns, [
+                a.bench, "--host=127.0.0.1", f"--port={PORT}", "--mode=churn", "--connections=4",
+                "--message_bytes=64", f"--duration_s={a.duration_s}", "--warmup_s=0", "--timeout_ms=3000",
+                "--json", "--progress=false"], stdout=subprocess.PIPE)
         start = time.monotonic()
         log(f"load: {a.connections} reconnecting clients through HAProxy for {a.duration_s}s, "
-            f"{a.requests_per_conn} requests per connection")
+            f"{a.requests_per_conn} requests per connection"
+            + (", and reactor-bench --mode=churn --connections=4" if bench else ""))
 
         time.sleep(a.stop_after_s)
         before = self.haproxy_stats()
         r2 = self.procs["r2"]
-        r2.send_signal(signal.SIGTERM)
+        r2.send_signal(getattr(signal, a.stop_signal))
         t_term = time.monotonic()
-        log(f"t={t_term - start:.1f}s SIGTERM to r2 (pid {r2.pid})")
+        log(f"t={t_term - start:.1f}s {a.stop_signal} to r2 (pid {r2.pid})")
         try:
             r2_rc = r2.wait(timeout=DRAIN_TIMEOUT_S + 3)
         except subprocess.TimeoutExpired:
@@ -217,8 +226,13 @@ backend be
         at_down = self.haproxy_stats()
 
         out, _ = client.communicate(timeout=a.duration_s + 30)
-        end = self.haproxy_stats()
         result = json.loads(out.strip().splitlines()[-1])
+        if bench:
+            bench_out, _ = bench.communicate(timeout=a.duration_s + 30)
+            lines = bench_out.strip().splitlines()
+            result["bench"] = json.loads(lines[-1]) if lines else {}
+            result["bench"]["exit_code"] = bench.returncode
+        end = self.haproxy_stats()
         return before, at_down, end, r2_rc, r2_exit_s, result
 
     def stop_rest(self):
@@ -252,13 +266,14 @@ backend be
 def check(results, failures):
     """Asserts; returns the report."""
     before, at_down, end, r2_rc, r2_exit_s, client, rcs, finals = results
-    req_bytes = client["request_bytes"]
+    req_bytes = client["request_bytes"]  # reactor-bench sends 64-byte messages as well
     names = ("r1", "r2", "r3")
 
     def requests(stats, name):
         return stats[name]["bin"] // req_bytes
 
     total_before = sum(requests(before, n) for n in names)
+    bench = client.get("bench")
     report = {
         "requests_ok": client["requests_ok"],
         "requests_per_s": client["requests_per_s"],
@@ -281,6 +296,8 @@ def check(results, failures):
         "reactord_worker_accepted": {n: finals[n].get("worker_accepted") for n in names},
         "requests_per_second": client["per_second"],
     }
+    if bench is not None:
+        report["reactor_bench_churn"] = {k: bench.get(k) for k in ("exit_code", "messages", "msgs_per_s", "connects", "errors")}
 
     def expect(ok, what):
         if not ok:
@@ -289,6 +306,11 @@ def check(results, failures):
     expect(client["failed_total"] == 0, f"{client['failed_total']} failed requests: {client['failures']}, "
            f"first: {client['first_failure']}")
     expect(client["requests_ok"] >= 1000, f"only {client['requests_ok']} requests served")
+    if bench is not None:
+        errors = bench.get("errors", {})
+        expect(bench.get("exit_code") == 0 and errors and not any(errors.values()),
+               f"reactor-bench churn: exit {bench.get('exit_code')}, errors {errors}")
+        expect(bench.get("messages", 0) > 0, "reactor-bench churn sent no message")
     for n in names:
         share = requests(before, n) / total_before if total_before else 0
         expect(share >= 0.2, f"{n} served {share:.0%} of the requests before the stop (roundrobin: ~33%)")
@@ -309,12 +331,15 @@ def check(results, failures):
 def main():
     parser = argparse.ArgumentParser(description="reactord scale-out test in network namespaces")
     parser.add_argument("--reactord", required=True)
+    parser.add_argument("--bench", help="reactor-bench: also runs --mode=churn through HAProxy")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=6)
     parser.add_argument("--duration_s", type=float, default=12)
     parser.add_argument("--stop_after_s", type=float, default=4)
     parser.add_argument("--requests_per_conn", type=int, default=20)
     parser.add_argument("--keep_logs", action="store_true")
+    # SIGKILL (or SIGQUIT, reactord's immediate stop) shows what the test catches without a drain.
+    parser.add_argument("--stop_signal", default="SIGTERM", choices=["SIGTERM", "SIGQUIT", "SIGKILL"])
     args = parser.parse_args()
 
     for tool in ("ip", "haproxy"):
@@ -355,7 +380,7 @@ def main():
         report = check((before, at_down, end, r2_rc, r2_exit_s, client, rcs, finals), failures)
         print(json.dumps(report, indent=1))
         if failures:
-            for n in ("r2", "haproxy"):
+            for n in [n for n in ("r2", "haproxy", "bench") if n in t.logs]:
                 print(f"--- {n} log (tail) ---\n" + "\n".join(t.read_log(n).splitlines()[-15:]))
     finally:
         t.cleanup()
