@@ -12,13 +12,13 @@ FROM debian:bookworm AS build
 WORKDIR /src
 # The dependencies first, in their own layer: it survives edits to the sources.
 COPY deploy/install-deps.sh deploy/
-RUN ["deploy/install-deps.sh", "test"]
+RUN ["/src/deploy/install-deps.sh", "test"]
 COPY . .
 # Configure, build, and run the test suite (the deploy lint needs npm and runs in CI instead;
 # the network-namespace test skips itself here: a build container may not create namespaces).
 ENV REACTORD_LINT=0
-RUN ["deploy/test.sh"]
-RUN ["deploy/stage-binaries.sh", "/out"]
+RUN ["/src/deploy/test.sh"]
+RUN ["/src/deploy/stage-binaries.sh", "/out"]
 
 FROM debian:bookworm-slim AS runtime
 COPY deploy/install-runtime.sh /usr/local/lib/reactord/install-runtime.sh

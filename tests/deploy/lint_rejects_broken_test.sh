@@ -61,7 +61,9 @@ check_case k8s_workers_pinned "keep --workers=0" k8s/deployment.yaml 's/--worker
 check_case k8s_not_in_kustomization "hpa.yaml is not listed" k8s/kustomization.yaml '/- hpa.yaml/d'
 check_case k8s_yaml_syntax "YAML:" k8s/service.yaml 's/^  ports:/  ports: [/'
 check_case dockerfile_shell_form_run "RUN must use the exec form" Dockerfile \
-  's|^RUN \["deploy/stage-binaries.sh", "/out"\]|RUN deploy/stage-binaries.sh /out|'
+  's|^RUN \["/src/deploy/stage-binaries.sh", "/out"\]|RUN /src/deploy/stage-binaries.sh /out|'
+check_case dockerfile_run_not_in_ci "is run by the image but by no CI script" Dockerfile \
+  's|^RUN \["/src/deploy/stage-binaries.sh", "/out"\]|RUN ["/src/deploy/run.sh"]|'
 check_case dockerfile_root_user "numeric and not 0" Dockerfile 's/^USER 10001:10001/USER root/'
 check_case dockerfile_unknown_instruction "Unknown instruction: EXPOSED" Dockerfile 's/^EXPOSE 7000/EXPOSED 7000/'
 check_case dockerfile_no_stopsignal "STOPSIGNAL SIGTERM" Dockerfile 's/^STOPSIGNAL SIGTERM/STOPSIGNAL SIGKILL/'
