@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 
-"$repo/deploy/install-deps.sh" deploy >/dev/null
+"$repo/deploy/install-deps.sh" deploy
 
 cache=${LINT_CACHE:-$repo/${BUILD_DIR:-build}/deploy-lint}
 mkdir -p "$cache"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # --workers=0 follows the CPUs the process may use, on the real kernel:
-#   1. taskset -c 0: the affinity mask holds one CPU, so workers=1;
+#   1. taskset -c FIRST_CPU: the affinity mask holds one CPU, so workers=1;
 #   2. a cgroup v1 cpu controller with cfs_quota 50000/100000 (half a CPU, rounded up to 1) while
 #      the affinity mask holds every CPU, so workers=1 comes from the quota (skipped when the machine
 #      has one CPU, or no writable cgroup v1 cpu controller: cgroup v2 is covered by the fake-tree
@@ -50,7 +50,9 @@ start_and_check() {
 }
 
 command -v taskset >/dev/null || { echo "SKIP: taskset (util-linux) is missing"; exit 77; }
-start_and_check taskset_one_cpu 1 taskset -c 0 "$reactord"
+# The first CPU this process may use (a container's cpuset need not hold CPU 0).
+first_cpu=$(taskset -pc $$ | sed 's/.*: *//; s/[-,].*//')
+start_and_check taskset_one_cpu 1 taskset -c "$first_cpu" "$reactord"
 
 cpus=$(nproc)
 v1=/sys/fs/cgroup/cpu
