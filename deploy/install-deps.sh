@@ -6,7 +6,8 @@
 #   build  compiler, CMake and the libraries
 #   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl)
 #   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot)
-#   deploy test + what deploy/lint.sh and tests/deploy use (haproxy, tini, npm for the linters)
+#   deploy test + what deploy/lint.sh and tests/deploy use (haproxy, tini, npm for the linters,
+#          debootstrap for the runtime-stage test)
 set -euo pipefail
 
 profile=${1:-test}
@@ -14,7 +15,7 @@ build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-
   libgmock-dev libbenchmark-dev)
 test_pkgs=(iproute2 procps python3 ncat curl)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs)
-deploy_pkgs=(haproxy tini nodejs npm)
+deploy_pkgs=(haproxy tini nodejs npm debootstrap)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;
