@@ -18,12 +18,16 @@ passes, reactor-bench round-trips through it, reactord runs as that uid, and the
 reactord drain and the container exit 0. A second run in a cgroup with a one-CPU quota (what
 `docker run --cpus=1` sets up) must log workers=1 from the cgroup.
 
+With --full it carries out the build stage too, in its own tree (the toolchain, the build and the
+whole suite: long, so not part of CTest), and takes the binaries from that tree's /out.
+
 Exits 77 (skip) without root, debootstrap, unshare/nsenter, or the binaries; and where Debian's
 archive cannot be reached to make the base tree.
 usage: runtime_stage_test.py --repo DIR --build DIR
 """
 
 import argparse
+import fnmatch
 import json
 import os
 import re
@@ -43,8 +47,8 @@ def log(msg):
     print(f"[runtime-stage {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def runtime_stage(dockerfile):
-    """(keyword, arguments) of the instructions after the last FROM, continuations joined."""
+def dockerfile_stages(dockerfile):
+    """Each stage's (keyword, arguments) list, FROM first, continuations joined."""
     text = re.sub(r"\\\n", " ", open(dockerfile).read())
     stages = []
     for line in text.splitlines():
@@ -57,7 +61,7 @@ def runtime_stage(dockerfile):
             stages.append([])
         if stages:
             stages[-1].append((keyword, rest.strip()))
-    return stages[-1]
+    return stages
 
 
 def base_tree(cache):
@@ -67,6 +71,7 @@ def base_tree(cache):
         return base
     os.makedirs(cache, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=cache, prefix="debootstrap-")
+    os.chmod(tmp, 0o755)  # it becomes "/": mkdtemp's 0700 would lock every other user out
     log(f"debootstrap --variant=minbase bookworm into {base} (once; about 2 minutes)")
     r = subprocess.run(["debootstrap", "--variant=minbase", "bookworm", tmp, MIRROR],
                        capture_output=True, text=True, timeout=900)
@@ -86,8 +91,10 @@ def base_tree(cache):
 class Stage:
     """Carries out the runtime stage in `root`; records what `docker run` needs."""
 
-    def __init__(self, repo, staged, root):
+    def __init__(self, repo, staged, root, run_timeout_s=600):
         self.repo, self.staged, self.root = repo, staged, root
+        self.run_timeout_s = run_timeout_s
+        self.workdir = "/"
         self.user = "0:0"
         self.env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
         self.entrypoint, self.cmd, self.healthcheck = [], [], []
@@ -103,6 +110,35 @@ class Stage:
     def do_from(self, args):
         pass
 
+    def do_workdir(self, args):
+        self.workdir = os.path.join(self.workdir, args)
+        os.makedirs(os.path.join(self.root, self.workdir.lstrip("/")), exist_ok=True)
+
+    def context_ignore(self):
+        """A copytree `ignore` from .dockerignore: "dir/", "**/name/", "*.o" style patterns."""
+        patterns = []
+        path = os.path.join(self.repo, ".dockerignore")
+        if os.path.exists(path):
+            for line in open(path):
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    patterns.append(line.rstrip("/"))
+
+        def ignore(directory, names):
+            rel_dir = os.path.relpath(directory, self.repo)
+            dropped = set()
+            for name in names:
+                rel = os.path.normpath(os.path.join(rel_dir, name))
+                for pat in patterns:
+                    if pat.startswith("**/"):
+                        if fnmatch.fnmatch(name, pat[3:]):
+                            dropped.add(name)
+                    elif fnmatch.fnmatch(rel, pat):
+                        dropped.add(name)
+            return dropped
+
+        return ignore
+
     def do_copy(self, args):
         words = shlex.split(args)
         src_root = self.repo
@@ -115,9 +151,10 @@ class Stage:
             if src_root is self.staged:
                 src = os.path.relpath(os.path.join("/", src), "/out")
             path = os.path.normpath(os.path.join(src_root, src))
-            target = os.path.join(self.root, dest.lstrip("/"))
+            target = os.path.join(self.root, os.path.join(self.workdir, dest).lstrip("/"))
             if os.path.isdir(path):
-                shutil.copytree(path, target, dirs_exist_ok=True)
+                ignore = self.context_ignore() if src_root == self.repo else None
+                shutil.copytree(path, target, dirs_exist_ok=True, ignore=ignore, symlinks=True)
             else:
                 if dest.endswith("/"):
                     target = os.path.join(target, os.path.basename(path))
@@ -129,10 +166,11 @@ class Stage:
         argv = json.loads(args)
         shutil.copy("/etc/resolv.conf", os.path.join(self.root, "etc/resolv.conf"))
         log(f"RUN {argv} (chroot)")
-        script = f'mount -t proc proc "$1/proc" && shift && exec chroot "$@"'
-        r = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", script, "sh", self.root, self.root] + argv,
-                           env=dict(self.env, DEBIAN_FRONTEND="noninteractive"),
-                           capture_output=True, text=True, timeout=600)
+        script = 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"'
+        r = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", script, "sh", self.root, self.root,
+                            "/bin/sh", "-c", 'cd "$0" && exec "$@"', self.workdir] + argv,
+                           env=dict(self.env, HOME="/root", DEBIAN_FRONTEND="noninteractive"),
+                           capture_output=True, text=True, timeout=self.run_timeout_s)
         print("\n".join(("    " + l) for l in (r.stdout + r.stderr).splitlines()[-6:]))
         if r.returncode != 0:
             raise AssertionError(f"RUN {argv} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
@@ -257,6 +295,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--repo", required=True)
     parser.add_argument("--build", required=True)
+    parser.add_argument("--full", action="store_true",
+                        help="carry out the build stage too (installs the toolchain, builds and runs the "
+                             "suite in the tree: tens of minutes) instead of staging BUILD's binaries")
     args = parser.parse_args()
     repo, build = os.path.abspath(args.repo), os.path.abspath(args.build)
 
@@ -272,18 +313,30 @@ def main():
     proc = None
     failures = []
     try:
-        staged = os.path.join(work, "out")
-        r = subprocess.run([os.path.join(repo, "deploy/stage-binaries.sh"), staged], env=dict(os.environ, BUILD_DIR=build),
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"SKIP: the binaries are not built: {r.stderr.strip()}")
-            return SKIP
+        stages = dockerfile_stages(os.path.join(repo, "Dockerfile"))
         base = base_tree(os.path.join(build, "deploy-rootfs"))
+        if args.full:
+            # FROM debian:bookworm (the full image is minbase plus a few tools; the build stage
+            # installs what it needs through deploy/install-deps.sh).
+            build_root = os.path.join(work, "build-rootfs")
+            subprocess.run(["cp", "-a", base, build_root], check=True)
+            builder = Stage(repo, None, build_root, run_timeout_s=3600)
+            log(f"build stage: {stages[0][0]}")
+            for keyword, rest in stages[0]:
+                builder.apply(keyword, rest)
+            staged = os.path.join(build_root, "out")
+        else:
+            staged = os.path.join(work, "out")
+            r = subprocess.run([os.path.join(repo, "deploy/stage-binaries.sh"), staged],
+                               env=dict(os.environ, BUILD_DIR=build), capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"SKIP: the binaries are not built: {r.stderr.strip()}")
+                return SKIP
         root = os.path.join(work, "rootfs")
         subprocess.run(["cp", "-a", base, root], check=True)
 
         stage = Stage(repo, staged, root)
-        instructions = runtime_stage(os.path.join(repo, "Dockerfile"))
+        instructions = stages[-1]
         if not instructions or not instructions[0][1].startswith("debian:bookworm-slim"):
             raise AssertionError(f"the last stage is not FROM debian:bookworm-slim: {instructions[:1]}")
         for keyword, rest in instructions:
