@@ -22,11 +22,13 @@ the other two carried on; the other two exit 0 on SIGTERM at the end.
 
 Exits 77 (CTest skip) with the reason when it cannot create network namespaces (not root, no
 CAP_NET_ADMIN) or haproxy / ip is missing. Everything it starts is stopped, and its namespaces
-deleted, on every way out (finally + SIGTERM/SIGINT/SIGHUP handlers); namespaces left by an
-earlier run that was SIGKILLed are deleted at start.
+deleted, on every way out (finally + SIGTERM/SIGINT/SIGHUP handlers); if the test itself is
+SIGKILLed its children die with it (PR_SET_PDEATHSIG), and the next run deletes the namespaces
+it left (and kills anything still in them).
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
@@ -46,6 +48,11 @@ PORT = 7000
 
 def log(msg):
     print(f"[scale-out {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def die_with_parent():
+    """Child side of Popen: SIGKILL when this test dies, even by SIGKILL (a CTest timeout)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def run(*cmd, check=True):
@@ -72,7 +79,12 @@ class ScaleOut:
         for m in re.finditer(rf"^({PREFIX}(\d+)-\S+)", out, re.M):
             name, pid = m.group(1), int(m.group(2))
             if not os.path.exists(f"/proc/{pid}"):
-                log(f"deleting namespace {name} left by run {pid}")
+                log(f"deleting namespace {name} left by run {pid}, and what still runs in it")
+                for leftover in run("ip", "netns", "pids", name, check=False).stdout.split():
+                    try:
+                        os.kill(int(leftover), signal.SIGKILL)
+                    except (ProcessLookupError, ValueError):
+                        pass
                 run("ip", "netns", "del", name, check=False)
 
     def create_network(self):
@@ -95,7 +107,8 @@ class ScaleOut:
             # `ip netns exec` execs the command: the pid is the program's own, signals reach it.
             self.procs[name] = subprocess.Popen(["ip", "netns", "exec", ns] + cmd, stdout=stdout or err,
                                                 stderr=err, stdin=subprocess.DEVNULL,
-                                                env=dict(os.environ, GLOG_logtostderr="1"))
+                                                env=dict(os.environ, GLOG_logtostderr="1"),
+                                                preexec_fn=die_with_parent)
         return self.procs[name]
 
     def read_log(self, name):
