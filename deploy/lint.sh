@@ -39,7 +39,7 @@ if ! cmp -s "$repo/deploy/lint/package-lock.json" "$cache/package-lock.json" || 
     exit 1
   }
 fi
-cp "$repo/deploy/lint/lint.js" "$cache/lint.js"
+cp "$repo"/deploy/lint/*.js "$cache/"
 
 status=0
 node "$cache/lint.js" --repo "$repo" --dockerfile "$dockerfile" --k8s "$k8s" --compose "$compose" || status=1
