@@ -14,9 +14,10 @@ WORKDIR /src
 COPY deploy/install-deps.sh deploy/
 RUN ["/src/deploy/install-deps.sh", "test"]
 COPY . .
-# Configure, build, and run the test suite (the deploy lint needs npm and runs in CI instead;
-# the network-namespace test skips itself here: a build container may not create namespaces).
-ENV REACTORD_LINT=0
+# Configure, build, and run the test suite of the normal build (CI also runs it under ASan and
+# TSan, and the deploy lint, which needs npm; the network-namespace tests skip themselves here:
+# a build container may not create namespaces).
+ENV REACTORD_LINT=0 REACTORD_QUICK=1
 RUN ["/src/deploy/test.sh"]
 RUN ["/src/deploy/stage-binaries.sh", "/out"]
 

@@ -8,8 +8,6 @@
 
 namespace reactord::common {
 
-Event::Event() { std::memset(&ev_, 0, sizeof ev_); }
-
 void Event::assign(event_base* base, int fd, short what, event_callback_fn callback, void* owner) {
   reset();
   CHECK_EQ(event_assign(&ev_, base, fd, what, callback, owner), 0) << "event_assign fd=" << fd;

@@ -11,7 +11,7 @@ namespace reactord::common {
 // base (or after that thread was joined).
 class Event {
  public:
-  Event();
+  Event() = default;
   ~Event() { reset(); }
   Event(const Event&) = delete;
   Event& operator=(const Event&) = delete;
@@ -31,7 +31,7 @@ class Event {
   void reset();
 
  private:
-  struct event ev_;
+  struct event ev_ {};
 };
 
 }  // namespace reactord::common

@@ -12,9 +12,12 @@ void forEachField(StatsSnapshot& a, const StatsSnapshot& b, Fn fn) {
   fn(a.accepted, b.accepted);
   fn(a.closed, b.closed);
   fn(a.rejected, b.rejected);
+  fn(a.per_ip_rejected, b.per_ip_rejected);
   fn(a.idle_closed, b.idle_closed);
   fn(a.forced_closed, b.forced_closed);
   fn(a.too_long, b.too_long);
+  fn(a.write_timeout_closed, b.write_timeout_closed);
+  fn(a.message_timeout_closed, b.message_timeout_closed);
   fn(a.conn_errors, b.conn_errors);
   fn(a.accept_errors, b.accept_errors);
   fn(a.reads, b.reads);
@@ -46,9 +49,12 @@ StatsSnapshot WorkerStats::snapshot() const {
   s.closed = closed.get();  // before accepted, so that active() never counts a closed one twice
   s.accepted = accepted.get();
   s.rejected = rejected.get();
+  s.per_ip_rejected = per_ip_rejected.get();
   s.idle_closed = idle_closed.get();
   s.forced_closed = forced_closed.get();
   s.too_long = too_long.get();
+  s.write_timeout_closed = write_timeout_closed.get();
+  s.message_timeout_closed = message_timeout_closed.get();
   s.conn_errors = conn_errors.get();
   s.accept_errors = accept_errors.get();
   s.reads = reads.get();
@@ -72,8 +78,10 @@ std::string formatStatsLine(const char* label, const std::vector<StatsSnapshot>&
           total_now.active());
   appendf(line, " accepted=%" PRIu64 " closed=%" PRIu64 " rejected=%" PRIu64, delta.accepted,
           delta.closed, delta.rejected);
-  appendf(line, " idle_closed=%" PRIu64 " forced_closed=%" PRIu64, delta.idle_closed,
-          delta.forced_closed);
+  appendf(line, " per_ip_rejected=%" PRIu64 " idle_closed=%" PRIu64 " forced_closed=%" PRIu64,
+          delta.per_ip_rejected, delta.idle_closed, delta.forced_closed);
+  appendf(line, " write_timeout_closed=%" PRIu64 " message_timeout_closed=%" PRIu64,
+          delta.write_timeout_closed, delta.message_timeout_closed);
   appendf(line, " too_long=%" PRIu64 " conn_errors=%" PRIu64 " accept_errors=%" PRIu64,
           delta.too_long, delta.conn_errors, delta.accept_errors);
   appendf(line, " conns_per_s=%.1f reads_per_s=%.1f msgs_per_s=%.1f", delta.accepted * per_s,

@@ -10,16 +10,19 @@ namespace reactord::common {
 
 // A copy of one worker's counters at one moment, or the sum or difference of several. A value type.
 struct StatsSnapshot {
-  uint64_t accepted = 0;       // connections taken into service
-  uint64_t closed = 0;         // connections that left service, for any reason
-  uint64_t rejected = 0;       // closed at once: --max_connections reached
-  uint64_t idle_closed = 0;    // closed by --idle_timeout_s
-  uint64_t forced_closed = 0;  // closed by the drain deadline or an immediate stop
-  uint64_t too_long = 0;       // closed after a message over --max_message_bytes
-  uint64_t conn_errors = 0;    // read/write errors (resets and the like)
-  uint64_t accept_errors = 0;  // failed accept() calls, EAGAIN excluded
-  uint64_t reads = 0;          // read() calls that returned data
-  uint64_t messages = 0;       // acknowledged messages (ack protocol)
+  uint64_t accepted = 0;                // connections taken into service
+  uint64_t closed = 0;                  // connections that left service, for any reason
+  uint64_t rejected = 0;                // closed at once: --max_connections reached
+  uint64_t per_ip_rejected = 0;         // closed at once: --max_connections_per_ip reached
+  uint64_t idle_closed = 0;             // closed by --idle_timeout_s
+  uint64_t forced_closed = 0;           // closed by the drain deadline or an immediate stop
+  uint64_t too_long = 0;                // closed after a message over --max_message_bytes
+  uint64_t write_timeout_closed = 0;    // output stalled for --write_timeout_s
+  uint64_t message_timeout_closed = 0;  // a message unfinished after --message_timeout_s
+  uint64_t conn_errors = 0;             // read/write errors (resets and the like)
+  uint64_t accept_errors = 0;           // failed accept() calls, EAGAIN excluded
+  uint64_t reads = 0;                   // read() calls that returned data
+  uint64_t messages = 0;                // acknowledged messages (ack protocol)
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
 
@@ -34,8 +37,9 @@ struct StatsSnapshot {
 // One worker's live counters: written by that worker's thread only, read by the supervisor.
 // Cache-line aligned so that two workers never write the same line.
 struct alignas(64) WorkerStats {
-  Counter accepted, closed, rejected, idle_closed, forced_closed, too_long, conn_errors,
-      accept_errors, reads, messages, bytes_in, bytes_out;
+  Counter accepted, closed, rejected, per_ip_rejected, idle_closed, forced_closed, too_long,
+      write_timeout_closed, message_timeout_closed, conn_errors, accept_errors, reads, messages,
+      bytes_in, bytes_out;
 
   // Thread-safe.
   StatsSnapshot snapshot() const;

@@ -4,7 +4,8 @@
 #
 # usage: deploy/install-deps.sh [build|test|bench|deploy]   (default: test)
 #   build  compiler, CMake and the libraries
-#   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl)
+#   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl) and clang
+#          with its runtime for the fuzzers
 #   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot)
 #   deploy test + what deploy/lint.sh and tests/deploy use (haproxy, tini, npm for the linters,
 #          debootstrap for the runtime-stage test)
@@ -13,7 +14,7 @@ set -euo pipefail
 profile=${1:-test}
 build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-dev libgtest-dev
   libgmock-dev libbenchmark-dev)
-test_pkgs=(iproute2 procps python3 ncat curl)
+test_pkgs=(iproute2 procps python3 ncat curl clang libclang-rt-14-dev)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs)
 deploy_pkgs=(haproxy tini nodejs npm debootstrap)
 

@@ -1,12 +1,43 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite. This is what CI runs.
+# Installs what is missing, builds, and runs the whole test suite: the normal build, then the same
+# suite under ASan+UBSan and under TSan, then the fuzzers for a bounded time. This is what CI runs.
+#
 # usage: deploy/test.sh [extra ctest arguments, e.g. -R Echo]
+# environment:
+#   REACTORD_QUICK=1      only the normal build's suite (no sanitizers, no fuzzing)
+#   REACTORD_FUZZ_SECONDS seconds per fuzz target (default 30)
+#   REACTORD_LINT=0       no deploy/lint.sh (the Dockerfile's build stage: no npm there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh test
-deploy/build.sh
+
+started=$SECONDS
+stage() { echo; echo "=== deploy/test.sh: $* ($((SECONDS - started))s so far)"; }
+
+run_suite() {  # build-dir [cmake args...]
+  local dir=$1
+  shift
+  BUILD_DIR=$dir deploy/build.sh "$@" >"/tmp/reactord-build-$(basename "$dir").log" 2>&1 ||
+    { tail -50 "/tmp/reactord-build-$(basename "$dir").log"; echo "build in $dir failed" >&2; return 1; }
+  (cd "$dir" && ctest --output-on-failure --timeout 300 -j 2 -LE soak "${ctest_args[@]}")
+}
+
+ctest_args=("$@")
 # The deploy recipes (Dockerfile, k8s, compose, haproxy); installs the `deploy` profile (haproxy,
-# tini, npm) that tests/deploy uses too. The Dockerfile's build stage sets REACTORD_LINT=0.
-[ "${REACTORD_LINT:-1}" = 0 ] || deploy/lint.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 300 -j 2 "$@"
+# tini, npm, debootstrap) that tests/deploy uses too. The Dockerfile's build stage sets
+# REACTORD_LINT=0 (no npm there).
+if [ "${REACTORD_LINT:-1}" != 0 ]; then
+  stage "deploy lint"
+  deploy/lint.sh
+fi
+stage "normal build (RelWithDebInfo)"
+run_suite build
+if [ "${REACTORD_QUICK:-0}" != 1 ]; then
+  stage "ASan+UBSan build"
+  run_suite build-asan -DREACTORD_SANITIZE=address
+  stage "TSan build"
+  run_suite build-tsan -DREACTORD_SANITIZE=thread
+  stage "fuzzing"
+  deploy/fuzz.sh "${REACTORD_FUZZ_SECONDS:-30}"
+fi
+stage "all stages passed"

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/raw_io.h"
 #include "server/worker.h"
 
 namespace reactord::server {
@@ -17,6 +18,7 @@ namespace {
 
 constexpr std::string_view kAck = "Message received\n";
 constexpr std::string_view kTooLong = "ERR message too long\n";
+constexpr std::string_view kMessageTimeout = "ERR message timeout\n";
 // Reads per readiness event before yielding to the other connections of the worker.
 constexpr int kReadsPerEvent = 4;
 // How long a connection we have finished with may wait for its peer's EOF (lingering close, so
@@ -39,7 +41,7 @@ const char* ackBatch() {
 ssize_t sendSome(int fd, const char* data, size_t size) {
   ssize_t n;
   do {
-    n = ::send(fd, data, size, MSG_NOSIGNAL);
+    n = common::rawSend(fd, data, size);
   } while (n < 0 && errno == EINTR);
   return n;
 }
@@ -88,7 +90,7 @@ void Connection::handleReadable() {
   char* const buffer = worker_.scratch();
   const size_t capacity = worker_.readSize();
   for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = ::read(fd(), buffer, capacity);
+    const ssize_t n = common::rawRead(fd(), buffer, capacity);
     if (n > 0) {
       common::WorkerStats& stats = worker_.stats();
       stats.reads.add();
@@ -121,7 +123,11 @@ void Connection::handleInput(const char* data, size_t size) {
   if (options.protocol == Protocol::kEcho) {
     send(data, size);
   } else {
+    const size_t partial_before = framer_.partialBytes();
     const common::LineFramer::Scan scan = framer_.feed(data, size, options.max_message_bytes);
+    if (framer_.partialBytes() > 0 && (scan.complete > 0 || partial_before == 0)) {
+      message_tick_ = worker_.tick();  // a new message began in this chunk
+    }
     sendAcks(scan.complete);
     if (scan.too_long) {
       worker_.stats().too_long.add();
@@ -182,6 +188,7 @@ void Connection::send(const char* data, size_t size) {
   }
   worker_.stats().bytes_out.add(n);
   if (static_cast<size_t>(n) < size) {
+    write_tick_ = worker_.tick();
     pending_ = std::make_unique<common::OutputBuffer>();
     pending_->append(data + n, size - n);
   }
@@ -196,7 +203,9 @@ void Connection::flushPending() {
     return;
   }
   worker_.stats().bytes_out.add(n);
-  last_active_tick_ = worker_.tick();
+  if (n > 0) {
+    last_active_tick_ = write_tick_ = worker_.tick();
+  }
   pending_->consume(n);  // a short write means the socket is full again: wait for the next edge
   if (pending_->empty()) {
     pending_.reset();
@@ -267,9 +276,19 @@ void Connection::onTick(uint32_t now_tick) {
     return;
   }
   const uint32_t idle_ticks = worker_.idleTimeoutTicks();
+  const uint32_t write_ticks = worker_.writeTimeoutTicks();
+  const uint32_t message_ticks = worker_.messageTimeoutTicks();
   if (idle_ticks != 0 && quiet_ticks >= idle_ticks) {
     worker_.stats().idle_closed.add();
     finished_ = true;
+  } else if (write_ticks != 0 && pending_ && now_tick - write_tick_ >= write_ticks) {
+    worker_.stats().write_timeout_closed.add();
+    finished_ = true;  // the peer stopped reading: nothing more can be sent
+  } else if (message_ticks != 0 && !closing_ && framer_.partialBytes() > 0 &&
+             now_tick - message_tick_ >= message_ticks) {
+    worker_.stats().message_timeout_closed.add();
+    send(kMessageTimeout.data(), kMessageTimeout.size());
+    closeAfterFlush();
   }
 }
 

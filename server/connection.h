@@ -30,7 +30,8 @@ class Connection {
   int fd() const { return fd_.get(); }
   // True once the connection should be removed; the worker then destroys it.
   bool finished() const { return finished_; }
-  // Called on every worker tick: closes connections idle past the timeout, and lingering ones.
+  // Called on every worker tick: enforces the idle, write-stall and message timeouts, and ends
+  // lingering closes.
   void onTick(uint32_t now_tick);
   // Shutdown: one last attempt to send what is pending, then finished.
   void closeForShutdown();
@@ -59,7 +60,9 @@ class Connection {
   std::unique_ptr<common::OutputBuffer> pending_;  // null unless a write came back short
   common::UniqueFd fd_;                            // declared before event_: closed after it
   common::Event event_;
-  uint32_t last_active_tick_ = 0;
+  uint32_t last_active_tick_ = 0;  // last byte in or out
+  uint32_t write_tick_ = 0;        // last time pending output moved (or appeared)
+  uint32_t message_tick_ = 0;      // ack: when the unfinished message began
   common::LineFramer framer_;
   bool paused_ = false;           // pending output above --max_pending_bytes: not reading
   bool peer_shut_write_ = false;  // EPOLLRDHUP seen: read to EOF, a short read is not the end

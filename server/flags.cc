@@ -27,10 +27,10 @@ DEFINE_int32(backlog, 4096, "Accept queue length per listener (capped by net.cor
 DEFINE_int64(max_connections, 0,
              "Open connections allowed across all workers; beyond it new ones are closed at once "
              "and counted as rejected. 0 = no limit but the open-file limit.");
-DEFINE_int64(max_pending_bytes, 256 * 1024,
+DEFINE_int64(max_pending_bytes, int64_t{256} * 1024,
              "Unsent output per connection above which the server stops reading it, until it "
              "drains below half (backpressure).");
-DEFINE_int64(max_message_bytes, 64 * 1024,
+DEFINE_int64(max_message_bytes, int64_t{64} * 1024,
              "ack: longest message; a longer one gets 'ERR message too long' and the connection "
              "is closed.");
 DEFINE_int32(idle_timeout_s, 0,
@@ -40,6 +40,16 @@ DEFINE_int32(drain_timeout_s, 5,
              "keep it below the container's stop timeout (Docker: 10 s).");
 DEFINE_int32(stats_interval_s, 10,
              "Log a stats line this often (0 = only at exit and on SIGUSR1).");
+DEFINE_int32(max_connections_per_ip, 0,
+             "Open connections allowed from one client address, across all workers; beyond it "
+             "new ones are closed at once and counted as per_ip_rejected. 0 = no limit.");
+DEFINE_int32(write_timeout_s, 0,
+             "Close a connection whose unsent output has not moved for this many seconds (a "
+             "client that stopped reading). 0 = never.");
+DEFINE_int32(message_timeout_s, 0,
+             "ack: close a connection (after 'ERR message timeout') whose current message is "
+             "still unfinished after this many seconds, even if bytes keep trickling in "
+             "(slowloris). 0 = never.");
 
 namespace {
 
@@ -69,7 +79,7 @@ bool validateProtocol(const char* flag, const std::string& value) {
   return true;
 }
 
-constexpr int64_t kGiB = 1024LL * 1024 * 1024;
+constexpr int64_t kGiB = int64_t{1} << 30;
 
 bool validatePort(const char* f, int32_t v) { return inRange(f, v, 0, 65535); }
 bool validateWorkers(const char* f, int32_t v) { return inRange(f, v, 0, 1024); }
@@ -77,9 +87,10 @@ bool validateBacklog(const char* f, int32_t v) { return inRange(f, v, 1, 65535);
 bool validateMaxConnections(const char* f, int64_t v) { return inRange(f, v, 0, 100000000); }
 bool validatePending(const char* f, int64_t v) { return inRange(f, v, 1024, kGiB); }
 bool validateMessage(const char* f, int64_t v) { return inRange(f, v, 1, kGiB); }
-bool validateIdle(const char* f, int32_t v) { return inRange(f, v, 0, 7 * 86400); }
+bool validateTimeout(const char* f, int32_t v) { return inRange(f, v, 0, int64_t{7} * 86400); }
 bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
+bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000); }
 
 }  // namespace
 
@@ -91,9 +102,12 @@ DEFINE_validator(backlog, &validateBacklog);
 DEFINE_validator(max_connections, &validateMaxConnections);
 DEFINE_validator(max_pending_bytes, &validatePending);
 DEFINE_validator(max_message_bytes, &validateMessage);
-DEFINE_validator(idle_timeout_s, &validateIdle);
+DEFINE_validator(idle_timeout_s, &validateTimeout);
 DEFINE_validator(drain_timeout_s, &validateDrain);
 DEFINE_validator(stats_interval_s, &validateStats);
+DEFINE_validator(max_connections_per_ip, &validatePerIp);
+DEFINE_validator(write_timeout_s, &validateTimeout);
+DEFINE_validator(message_timeout_s, &validateTimeout);
 
 namespace reactord::server {
 namespace {
@@ -155,6 +169,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.idle_timeout_s = FLAGS_idle_timeout_s;
   options.drain_timeout_s = FLAGS_drain_timeout_s;
   options.stats_interval_s = FLAGS_stats_interval_s;
+  options.max_connections_per_ip = static_cast<uint32_t>(FLAGS_max_connections_per_ip);
+  options.write_timeout_s = FLAGS_write_timeout_s;
+  options.message_timeout_s = FLAGS_message_timeout_s;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

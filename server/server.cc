@@ -6,7 +6,10 @@
 
 namespace reactord::server {
 
-Server::Server(const ServerOptions& options) : options_(options), limit_(options.max_connections) {}
+Server::Server(const ServerOptions& options)
+    : options_(options),
+      limit_(options.max_connections),
+      per_ip_limit_(options.max_connections_per_ip) {}
 
 Server::~Server() { join(); }
 
@@ -38,8 +41,8 @@ bool Server::listen(std::string* error) {
   address_ = *address;
   listeners_open_ = options_.workers;
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(
-        std::make_unique<Worker>(i, options_, std::move(fds[i]), limit_, listeners_open_));
+    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(fds[i]), limit_,
+                                                per_ip_limit_, listeners_open_));
   }
   return true;
 }

@@ -41,6 +41,7 @@ class Server {
   const ServerOptions options_;
   common::SocketAddress address_;
   ConnectionLimit limit_;
+  PerIpLimit per_ip_limit_;
   std::atomic<int> listeners_open_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
 };

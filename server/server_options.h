@@ -21,11 +21,14 @@ struct ServerOptions {
   bool oneshot = false;  // answer the first read as if the client had half-closed, then close
   int backlog = 4096;
   uint64_t max_connections = 0;  // process-wide; 0 = unlimited
-  size_t max_pending_bytes = 256 * 1024;
-  size_t max_message_bytes = 64 * 1024;
+  size_t max_pending_bytes = size_t{256} * 1024;
+  size_t max_message_bytes = size_t{64} * 1024;
   int idle_timeout_s = 0;  // 0 = off
   int drain_timeout_s = 5;
-  int stats_interval_s = 10;  // 0 = only the final line
+  int stats_interval_s = 10;            // 0 = only the final line
+  uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
+  int write_timeout_s = 0;              // pending output that has not moved; 0 = off
+  int message_timeout_s = 0;            // ack: a message unfinished this long; 0 = off
 };
 
 }  // namespace reactord::server

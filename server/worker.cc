@@ -21,18 +21,21 @@ namespace {
 constexpr int kAcceptsPerEvent = 32;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
-constexpr timeval kAcceptRetryDelay = {0, 100 * 1000};
+constexpr timeval kAcceptRetryDelay = {0, 100000};
 constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
 
 }  // namespace
 
 Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-               ConnectionLimit& limit, std::atomic<int>& listeners_open)
+               ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open)
     : index_(index),
       options_(options),
       read_size_(options.protocol == Protocol::kAck ? kAckReadBytes : kScratchBytes),
       idle_timeout_ticks_(static_cast<uint32_t>(options.idle_timeout_s) * kTicksPerSecond),
+      write_timeout_ticks_(static_cast<uint32_t>(options.write_timeout_s) * kTicksPerSecond),
+      message_timeout_ticks_(static_cast<uint32_t>(options.message_timeout_s) * kTicksPerSecond),
       limit_(limit),
+      per_ip_limit_(per_ip_limit),
       listeners_open_(listeners_open),
       scratch_(new char[kScratchBytes]),
       base_(common::makeSingleThreadBase()),
@@ -113,9 +116,12 @@ void Worker::acceptBurst(int max_accepts) {
 }
 
 bool Worker::acceptOne() {
-  const int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  sockaddr_storage peer{};
+  socklen_t peer_length = sizeof peer;
+  const int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_length,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
-    adopt(common::UniqueFd(fd));
+    adopt(common::UniqueFd(fd), peer);
     return true;
   }
   const int error = errno;
@@ -132,17 +138,28 @@ bool Worker::acceptOne() {
   return true;  // ECONNABORTED, EINTR, EPROTO and the like concern one connection: go on
 }
 
-void Worker::adopt(common::UniqueFd fd) {
+void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   if (!limit_.tryAcquire()) {
     stats_.rejected.add();
     VLOG(1) << "worker " << index_ << ": --max_connections reached, closing fd " << fd.get();
     return;  // closed by fd's destructor
+  }
+  const IpKey ip = IpKey::from(peer);
+  if (!per_ip_limit_.tryAcquire(ip)) {
+    limit_.release();
+    stats_.per_ip_rejected.add();
+    VLOG(1) << "worker " << index_ << ": --max_connections_per_ip reached, closing fd " << fd.get();
+    return;
   }
   const int one = 1;
   setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   const int index = fd.get();
   if (static_cast<size_t>(index) >= connections_.size()) {
     connections_.resize(index + 1 + index / 2);
+  }
+  if (per_ip_limit_.enabled()) {
+    peers_.resize(connections_.size());
+    peers_[index] = ip;
   }
   stats_.accepted.add();
   ++connection_count_;
@@ -155,6 +172,9 @@ void Worker::removeConnection(int fd) {
   connections_[fd].reset();
   --connection_count_;
   limit_.release();
+  if (per_ip_limit_.enabled()) {
+    per_ip_limit_.release(peers_[fd]);
+  }
   stats_.closed.add();
 }
 

@@ -14,6 +14,7 @@
 #include "common/stats.h"
 #include "common/unique_fd.h"
 #include "server/connection_limit.h"
+#include "server/per_ip_limit.h"
 #include "server/server_options.h"
 
 namespace reactord::server {
@@ -26,12 +27,13 @@ class Connection;
 // on the worker's own thread, reached from other threads only through post().
 class Worker {
  public:
-  static constexpr size_t kScratchBytes = 64 * 1024;  // one read, echo protocol
-  static constexpr size_t kAckReadBytes = 16 * 1024;  // one read, ack protocol (17x in replies)
-  static constexpr uint32_t kTicksPerSecond = 4;      // idle and linger clocks
+  static constexpr size_t kScratchBytes = size_t{64} * 1024;  // one read, echo protocol
+  static constexpr size_t kAckReadBytes =
+      size_t{16} * 1024;                          // one read, ack protocol (17x in replies)
+  static constexpr uint32_t kTicksPerSecond = 4;  // idle and linger clocks
 
   Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-         ConnectionLimit& limit, std::atomic<int>& listeners_open);
+         ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -61,6 +63,8 @@ class Worker {
   size_t readSize() const { return read_size_; }
   uint32_t tick() const { return tick_; }
   uint32_t idleTimeoutTicks() const { return idle_timeout_ticks_; }
+  uint32_t writeTimeoutTicks() const { return write_timeout_ticks_; }
+  uint32_t messageTimeoutTicks() const { return message_timeout_ticks_; }
   void removeConnection(int fd);
 
  private:
@@ -72,7 +76,7 @@ class Worker {
   void acceptBurst(int max_accepts);
   // Accepts one connection; false when the queue is empty or accepting had to pause.
   bool acceptOne();
-  void adopt(common::UniqueFd fd);
+  void adopt(common::UniqueFd fd, const sockaddr_storage& peer);
   void pauseAccepting();
   void closeListener();
   void runPostedTasks();
@@ -83,7 +87,10 @@ class Worker {
   const ServerOptions options_;
   const size_t read_size_;
   const uint32_t idle_timeout_ticks_;
+  const uint32_t write_timeout_ticks_;
+  const uint32_t message_timeout_ticks_;
   ConnectionLimit& limit_;
+  PerIpLimit& per_ip_limit_;
   std::atomic<int>& listeners_open_;
   common::WorkerStats stats_;
   std::unique_ptr<char[]> scratch_;
@@ -97,6 +104,7 @@ class Worker {
   common::Event wake_event_;
   common::Event tick_event_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
+  std::vector<IpKey> peers_;  // indexed by fd; only with --max_connections_per_ip
   size_t connection_count_ = 0;
 
   std::mutex tasks_mutex_;

@@ -1,19 +1,23 @@
 #include "tests/integration/server_process.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
 namespace reactord::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& flags, int* output_fd) {
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit = 0) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
@@ -29,6 +33,11 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd) {
   if (pid == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
+    if (open_file_limit > 0) {
+      const rlimit limit{static_cast<rlim_t>(open_file_limit),
+                         static_cast<rlim_t>(open_file_limit)};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -46,10 +55,11 @@ std::optional<int> decodeStatus(int status) {
 
 }  // namespace
 
-ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening) {
+ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening,
+                             int open_file_limit) {
   flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
   int output_fd = -1;
-  pid_ = spawn(flags, &output_fd);
+  pid_ = spawn(flags, &output_fd, open_file_limit);
   reader_ = std::thread([this, output_fd] { readLog(output_fd); });
   if (!wait_listening) {
     return;
@@ -69,6 +79,10 @@ ServerProcess::~ServerProcess() {
     waitpid(pid_, nullptr, 0);
   }
   reader_.join();
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "--- reactord's log (pid %d) ---\n%s--- end of log ---\n", pid_,
+                 log_.c_str());
+  }
 }
 
 void ServerProcess::readLog(int fd) {
@@ -95,6 +109,7 @@ std::optional<int> ServerProcess::waitExit(milliseconds timeout) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       exited_ = true;
+      waitForOutputEnd(milliseconds(5000));  // so that log() has the last lines
       return decodeStatus(status);
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -129,6 +144,20 @@ long ServerProcess::rssKb() const {
     }
   }
   return -1;
+}
+
+double ServerProcess::cpuSeconds() const {
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) {
+      ticks += std::stol(field);  // utime, stime
+    }
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
 }
 
 RunResult runReactord(const std::vector<std::string>& flags) {

@@ -20,14 +20,17 @@ using std::chrono::milliseconds;
 class ServerProcess {
  public:
   // Starts the server and waits (up to 10 s) for its "listening on" line, unless `wait_listening`
-  // is false (for runs that are meant to fail).
-  explicit ServerProcess(std::vector<std::string> flags, bool wait_listening = true);
+  // is false (for runs that are meant to fail). A non-zero `open_file_limit` sets the server's
+  // RLIMIT_NOFILE (soft and hard) before it starts.
+  explicit ServerProcess(std::vector<std::string> flags, bool wait_listening = true,
+                         int open_file_limit = 0);
   ~ServerProcess();
 
   uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   void signal(int signal_number) const;
   // The exit code, or nullopt if it did not exit within `timeout` (-signal if killed by one).
+  // Once it returns a code, log() holds everything the server wrote.
   std::optional<int> waitExit(milliseconds timeout);
   // Thread-safe: everything the server wrote to stderr so far.
   std::string log() const;
@@ -36,6 +39,8 @@ class ServerProcess {
   bool waitForOutputEnd(milliseconds timeout) const;
   // Resident memory of the server, from /proc/PID/status, in KiB.
   long rssKb() const;
+  // CPU time the server has used so far (user + system), in seconds.
+  double cpuSeconds() const;
 
  private:
   void readLog(int fd);

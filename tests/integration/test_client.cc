@@ -31,12 +31,19 @@ short waitFor(int fd, short events, Clock::time_point deadline) {
 
 }  // namespace
 
-std::optional<TestClient> TestClient::connect(uint16_t port, const std::string& host, int* error) {
+std::optional<TestClient> TestClient::connect(uint16_t port, const std::string& host, int* error,
+                                              const std::string& source) {
   const auto address = common::SocketAddress::parse(host, port);
   if (!address) {
     return std::nullopt;
   }
   common::UniqueFd fd(socket(address->family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!source.empty()) {
+    const auto from = common::SocketAddress::parse(source, 0);
+    if (!from || bind(fd.get(), from->get(), from->length()) != 0) {
+      return std::nullopt;
+    }
+  }
   if (::connect(fd.get(), address->get(), address->length()) != 0) {
     if (error != nullptr) {
       *error = errno;
@@ -155,6 +162,11 @@ size_t TestClient::sendUntilBlocked(const std::string& data, milliseconds quiet)
     }
   }
   return sent;
+}
+
+bool TestClient::waitPeerGone(milliseconds timeout) {
+  // POLLRDHUP alone: pending data (POLLIN) does not count, a FIN or a reset does.
+  return (waitFor(fd(), POLLRDHUP, Clock::now() + timeout) & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 void TestClient::shutdownWrite() { ::shutdown(fd(), SHUT_WR); }

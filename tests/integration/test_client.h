@@ -15,9 +15,10 @@ using std::chrono::milliseconds;
 // fails the test instead of hanging it. Test-thread-only.
 class TestClient {
  public:
-  // Connects to host:port (numeric IPv4 or IPv6); nullopt with `error` set when it fails.
+  // Connects to host:port (numeric IPv4 or IPv6), from `source` if given (another loopback
+  // address, say); nullopt with `error` set when it fails.
   static std::optional<TestClient> connect(uint16_t port, const std::string& host = "127.0.0.1",
-                                           int* error = nullptr);
+                                           int* error = nullptr, const std::string& source = "");
 
   int fd() const { return fd_.get(); }
   // The errno of the last failed read (ECONNRESET for a reset), 0 if none failed.
@@ -33,6 +34,8 @@ class TestClient {
   // first data.size() bytes received.
   std::string exchange(const std::string& data, milliseconds timeout = milliseconds(30000));
   void shutdownWrite();
+  // Waits, without reading, until the peer closes or resets the connection.
+  bool waitPeerGone(milliseconds timeout);
   // Sends from `data` without reading until the socket takes nothing for `quiet`: the bytes sent.
   size_t sendUntilBlocked(const std::string& data, milliseconds quiet);
 
