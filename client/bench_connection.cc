@@ -3,11 +3,13 @@
 #include <glog/logging.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace reactord::client {
 namespace {
@@ -28,6 +30,7 @@ const char* failureName(int failure) {
 }  // namespace
 
 void BenchConnection::start(int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   DCHECK(state_ == State::kClosed);
   ++generation_;
   tx_offset_ = tx_target_ = rx_offset_ = 0;
@@ -84,6 +87,7 @@ void BenchConnection::onConnected(int64_t now) {
 }
 
 void BenchConnection::sendAt(int64_t intended_ns, int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   if (state_ == State::kConnecting) {
     queue(intended_ns);
   } else if (state_ == State::kOpen) {
@@ -223,6 +227,7 @@ void BenchConnection::onEndOfStream(int64_t now) {
 }
 
 void BenchConnection::drain(int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   if (state_ == State::kConnecting) {
     closeSocket();
     context_.owner->connectSettled();
@@ -232,6 +237,7 @@ void BenchConnection::drain(int64_t now) {
 }
 
 void BenchConnection::checkTimeout(int64_t now) {
+  DCHECK(std::this_thread::get_id() == context_.loop_thread);
   const int64_t limit = int64_t{context_.options->timeout_ms} * 1'000'000;
   if (state_ == State::kConnecting && now - state_since_ > limit) {
     fail(Failure::kConnect, now, ETIMEDOUT);
@@ -250,7 +256,8 @@ void BenchConnection::fail(Failure failure, int64_t now, int error_number) {
   LOG_FIRST_N(WARNING, 10) << "connection to " << context_.options->address.toString() << ": "
                            << failureName(static_cast<int>(failure))
                            << (error_number != 0 ? std::string(": ") + std::strerror(error_number)
-                                                 : std::string());
+                                                 : std::string())
+                           << describeStreams();
   const bool was_connecting = state_ == State::kConnecting;
   const bool was_connected = state_ == State::kOpen || state_ == State::kClosing;
   closeSocket();
@@ -268,6 +275,21 @@ void BenchConnection::fail(Failure failure, int64_t now, int error_number) {
   } else if (!context_.draining) {
     context_.owner->requestStart(this, now + kRetryDelayNs);
   }
+}
+
+std::string BenchConnection::describeStreams() const {
+  if (!fd_.valid() || state_ == State::kConnecting) {
+    return {};
+  }
+  // Bytes the kernel holds for this socket: unread input would mean a stall on this side.
+  int unread = -1;
+  int unsent = -1;
+  ioctl(fd_.get(), FIONREAD, &unread);
+  ioctl(fd_.get(), TIOCOUTQ, &unsent);
+  return " (bytes queued " + std::to_string(tx_target_) + ", written " +
+         std::to_string(tx_offset_) + ", received " + std::to_string(rx_offset_) +
+         ", unread in the socket " + std::to_string(unread) + ", unsent in the socket " +
+         std::to_string(unsent) + ", write event " + (write_armed_ ? "armed" : "off") + ")";
 }
 
 void BenchConnection::closeSocket() {

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <thread>
 
 #include "client/bench_counters.h"
 #include "client/bench_options.h"
@@ -33,6 +35,7 @@ class ConnectionOwner {
 // What the connections of one worker share. Owned by the worker, used on its thread only.
 struct BenchContext {
   event_base* base = nullptr;
+  std::thread::id loop_thread;  // the only thread that may touch the connections
   const BenchOptions* options = nullptr;
   const Payload* requests = nullptr;  // the stream sent
   const Payload* replies = nullptr;   // the stream expected back
@@ -58,6 +61,8 @@ class BenchConnection {
   BenchConnection(BenchContext& context, uint32_t id) : context_(context), id_(id) {}
   BenchConnection(const BenchConnection&) = delete;
   BenchConnection& operator=(const BenchConnection&) = delete;
+
+  // Every public method is loop-thread-only (DCHECKed).
 
   // Opens a new connection; the slot must be closed.
   void start(int64_t now);
@@ -99,6 +104,8 @@ class BenchConnection {
   void afterReplies(int64_t now);
   void halfClose(int64_t now);
   void fail(Failure failure, int64_t now, int error_number);
+  // The state of both streams, for the log line of a failure.
+  std::string describeStreams() const;
   void closeSocket();
   void armWrite(bool on);
 

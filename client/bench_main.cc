@@ -9,6 +9,7 @@
 #include <string>
 
 #include "client/bench_runner.h"
+#include "client/flag_checks.h"
 #include "client/resolve.h"
 
 DEFINE_string(host, "127.0.0.1", "Server address: an IPv4/IPv6 literal or a host name");
@@ -36,72 +37,18 @@ DEFINE_int32(timeout_ms, 5000,
 DEFINE_bool(json, false, "Print one line of JSON on stdout instead of the summary");
 DEFINE_bool(progress, true, "Print one progress line per second on stderr");
 
-namespace {
-
-bool positive(const char* flag, int32_t value) {
-  if (value > 0) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be positive, not %d\n", flag, value);
-  return false;
-}
-bool validPort(const char* flag, int32_t value) {
-  if (value > 0 && value <= 65535) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be in 1..65535, not %d\n", flag, value);
-  return false;
-}
-bool validMessageBytes(const char* flag, int32_t value) {
-  if (value > 0 && value <= (16 << 20)) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be in 1..16777216, not %d\n", flag, value);
-  return false;
-}
-bool validThreads(const char* flag, int32_t value) {
-  if (value > 0 && value <= 64) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be in 1..64, not %d\n", flag, value);
-  return false;
-}
-bool nonNegative(const char* flag, double value) {
-  if (value >= 0 && value < 1e6) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be in [0, 1e6), not %g\n", flag, value);
-  return false;
-}
-bool validProtocol(const char* flag, const std::string& value) {
-  if (reactord::client::parseProtocol(value)) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be echo or ack, not '%s'\n", flag, value.c_str());
-  return false;
-}
-bool validMode(const char* flag, const std::string& value) {
-  if (reactord::client::parseBenchMode(value)) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be pingpong, rate, churn, bulk or idle, not '%s'\n", flag,
-               value.c_str());
-  return false;
-}
-
-}  // namespace
-
-DEFINE_validator(port, &validPort);
-DEFINE_validator(protocol, &validProtocol);
-DEFINE_validator(mode, &validMode);
-DEFINE_validator(threads, &validThreads);
-DEFINE_validator(connections, &positive);
-DEFINE_validator(message_bytes, &validMessageBytes);
-DEFINE_validator(pipeline, &positive);
-DEFINE_validator(duration_s, &nonNegative);
-DEFINE_validator(warmup_s, &nonNegative);
-DEFINE_validator(rate, &nonNegative);
-DEFINE_validator(timeout_ms, &positive);
+namespace checks = reactord::client;
+DEFINE_validator(port, &checks::validPort);
+DEFINE_validator(protocol, &checks::validProtocol);
+DEFINE_validator(mode, &checks::validBenchMode);
+DEFINE_validator(threads, &checks::validThreads);
+DEFINE_validator(connections, &checks::validPositive);
+DEFINE_validator(message_bytes, &checks::validMessageBytes);
+DEFINE_validator(pipeline, &checks::validPositive);
+DEFINE_validator(duration_s, &checks::validNonNegative);
+DEFINE_validator(warmup_s, &checks::validNonNegative);
+DEFINE_validator(rate, &checks::validNonNegative);
+DEFINE_validator(timeout_ms, &checks::validPositive);
 
 namespace {
 
@@ -123,6 +70,34 @@ std::string crossCheck(const reactord::client::BenchOptions& options) {
   return {};
 }
 
+// The options from the flags (the only place that reads FLAGS_*), or an error text.
+std::string optionsFromFlags(reactord::client::BenchOptions* options) {
+  std::string error;
+  const auto address =
+      reactord::client::resolveAddress(FLAGS_host, static_cast<uint16_t>(FLAGS_port), &error);
+  if (!address) {
+    return error;
+  }
+  options->address = *address;
+  options->protocol = *reactord::client::parseProtocol(FLAGS_protocol);
+  options->mode = *reactord::client::parseBenchMode(FLAGS_mode);
+  options->threads = FLAGS_threads;
+  options->connections = FLAGS_connections;
+  options->message_bytes = FLAGS_message_bytes;
+  options->pipeline = FLAGS_pipeline;
+  options->duration_s = FLAGS_duration_s;
+  options->warmup_s = FLAGS_warmup_s;
+  options->rate = FLAGS_rate;
+  options->timeout_ms = FLAGS_timeout_ms;
+  options->progress = FLAGS_progress;
+  return crossCheck(*options);
+}
+
+int fail(const std::string& error) {
+  std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,49 +113,24 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   std::signal(SIGPIPE, SIG_IGN);
   if (argc > 1) {
-    std::fprintf(stderr, "reactor-bench: unexpected argument '%s' (see --help)\n", argv[1]);
-    return 1;
+    return fail(std::string("unexpected argument '") + argv[1] + "' (see --help)");
   }
 
   reactord::client::BenchOptions options;
-  std::string error;
-  const auto address =
-      reactord::client::resolveAddress(FLAGS_host, static_cast<uint16_t>(FLAGS_port), &error);
-  if (!address) {
-    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
-    return 1;
-  }
-  options.address = *address;
-  options.protocol = *reactord::client::parseProtocol(FLAGS_protocol);
-  options.mode = *reactord::client::parseBenchMode(FLAGS_mode);
-  options.threads = FLAGS_threads;
-  options.connections = FLAGS_connections;
-  options.message_bytes = FLAGS_message_bytes;
-  options.pipeline = FLAGS_pipeline;
-  options.duration_s = FLAGS_duration_s;
-  options.warmup_s = FLAGS_warmup_s;
-  options.rate = FLAGS_rate;
-  options.timeout_ms = FLAGS_timeout_ms;
-  options.progress = FLAGS_progress;
-  error = crossCheck(options);
+  std::string error = optionsFromFlags(&options);
   if (!error.empty()) {
-    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
-    return 1;
+    return fail(error);
   }
-
   reactord::client::BenchRunner runner(options);
   if (!runner.prepare(&error)) {
-    std::fprintf(stderr, "reactor-bench: %s\n", error.c_str());
-    return 1;
+    return fail(error);
   }
   const reactord::client::BenchResult result = runner.run();
   const std::string report = FLAGS_json ? reactord::client::formatJson(result) + "\n"
                                         : reactord::client::formatSummary(result);
   std::fputs(report.c_str(), stdout);
   if (result.failed()) {
-    std::fprintf(stderr, "reactor-bench: %" PRIu64 " errors (see the error counts)\n",
-                 result.all.errors());
-    return 1;
+    return fail(std::to_string(result.all.errors()) + " errors (see the error counts)");
   }
   return 0;
 }

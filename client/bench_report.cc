@@ -66,6 +66,12 @@ std::string formatSummary(const BenchResult& r) {
           micros(r.latency.percentile(50)), micros(r.latency.percentile(90)),
           micros(r.latency.percentile(99)), micros(r.latency.percentile(99.9)),
           micros(r.latency.max()));
+  if (o.mode == BenchMode::kRate) {
+    // How late reactor-bench itself sent: large values mean the client, not the server, was behind.
+    appendf(out, "  send lag (us) p50 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+            micros(r.send_lag.percentile(50)), micros(r.send_lag.percentile(99)),
+            micros(r.send_lag.percentile(99.9)), micros(r.send_lag.max()));
+  }
   appendf(out,
           "  errors        mismatches %" PRIu64 "  resets %" PRIu64 "  timeouts %" PRIu64
           "  connect_failures %" PRIu64 "%s\n",

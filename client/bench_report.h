@@ -15,9 +15,10 @@ struct BenchResult {
   double duration_s = 0;  // the measured window (mode=idle: the hold)
   BenchTotals window;     // counted inside the window (mode=idle: the whole run)
   BenchTotals all;        // the whole run, warm-up and drain included: errors come from here
-  common::LatencyHistogram latency;  // replies received inside the window, in nanoseconds
-  double client_cpu_s = 0;           // user + system CPU of reactor-bench over the window
-  uint64_t open_at_once = 0;         // mode=idle: connections open at the end of the hold
+  common::LatencyHistogram latency;   // replies received inside the window, in nanoseconds
+  common::LatencyHistogram send_lag;  // mode=rate: actual minus intended send time, nanoseconds
+  double client_cpu_s = 0;            // user + system CPU of reactor-bench over the window
+  uint64_t open_at_once = 0;          // mode=idle: connections open at the end of the hold
 
   bool failed() const { return all.errors() > 0; }
 };

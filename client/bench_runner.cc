@@ -116,6 +116,7 @@ BenchResult BenchRunner::run() {
     result.window += worker->windowTotals();
     result.all += worker->totals();
     result.latency.merge(worker->latency());
+    result.send_lag.merge(worker->sendLag());
     window_seconds += worker->windowSeconds();
   }
   if (options_.mode != BenchMode::kIdle) {
@@ -165,12 +166,12 @@ template <typename Done>
 void BenchRunner::waitUntil(int64_t deadline_ns, const char* phase, Done done) {
   while (!done()) {
     const int64_t now = nowNanos();
-    if (now >= deadline_ns) {
-      return;
-    }
-    if (now >= next_progress_ns_) {
+    if (now >= next_progress_ns_) {  // before the deadline: the line describes this phase
       printProgress(phase, now);
       next_progress_ns_ += kSecondNs;
+    }
+    if (now >= deadline_ns) {
+      return;
     }
     sleepNanos(std::min({deadline_ns - now, next_progress_ns_ - now, kPollNs}));
   }

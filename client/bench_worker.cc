@@ -73,6 +73,7 @@ void BenchWorker::setUpLoop() {
   base_ = makeBenchBase(options_.mode == BenchMode::kRate);
   read_buffer_.resize(kReadBufferBytes);
   context_.base = base_.get();
+  context_.loop_thread = std::this_thread::get_id();
   context_.options = &options_;
   context_.requests = &payloads_.requests;
   context_.replies = &payloads_.replies;
@@ -90,6 +91,10 @@ void BenchWorker::setUpLoop() {
         std::make_unique<BenchConnection>(context_, plan_.first_id + static_cast<uint32_t>(i)));
     ready_.push_back(connections_.back().get());
   }
+  setUpTimers();
+}
+
+void BenchWorker::setUpTimers() {
   const timeval tick = toTimeval(kTickNs);
   tick_.assign(base_.get(), -1, EV_PERSIST, &thunk<&BenchWorker::onTick>, this);
   tick_.add(&tick);
@@ -103,7 +108,8 @@ void BenchWorker::setUpLoop() {
   } else {
     window_start_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onWindowStart>, this);
     if (schedule_.window_start_ns <= schedule_.start_ns) {
-      onWindowStart();  // no warm-up: the first connects count too
+      onWindowStart();  // no warm-up: the first connects count too, and the window starts with
+      window_start_ns_ = schedule_.start_ns;  // the schedule (nothing happened before it)
     } else {
       addTimerAt(window_start_, schedule_.window_start_ns);
     }
@@ -178,6 +184,7 @@ void BenchWorker::onTick() {
 void BenchWorker::onWindowStart() {
   window_start_totals_ = counters_.snapshot();
   histogram_.reset();
+  send_lag_.reset();
   context_.measuring = true;
   window_start_ns_ = nowNanos();
 }
@@ -205,6 +212,9 @@ void BenchWorker::onRate() {
   const int64_t now = nowNanos();
   for (int sent = 0; rate_next_ns_ <= now && sent < kRateBatch; ++sent) {
     connections_[rate_sequence_ % connections_.size()]->sendAt(rate_next_ns_, now);
+    if (context_.measuring) {
+      send_lag_.record(static_cast<uint64_t>(now - rate_next_ns_));
+    }
     ++rate_sequence_;
     rate_next_ns_ = rate_origin_ns_ +
                     static_cast<int64_t>(static_cast<double>(rate_sequence_) * rate_interval_ns_);

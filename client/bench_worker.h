@@ -53,6 +53,8 @@ class BenchWorker final : private ConnectionOwner {
   // After run() returned, read by the thread that joined it.
   BenchTotals windowTotals() const { return window_end_totals_ - window_start_totals_; }
   const common::LatencyHistogram& latency() const { return histogram_; }
+  // mode=rate: how late this worker sent each message of the window after its intended time.
+  const common::LatencyHistogram& sendLag() const { return send_lag_; }
   double windowSeconds() const {
     return static_cast<double>(window_end_ns_ - window_start_ns_) / 1e9;
   }
@@ -70,6 +72,7 @@ class BenchWorker final : private ConnectionOwner {
   void connectSettled() override;
 
   void setUpLoop();
+  void setUpTimers();
   void startWaiting(int64_t now);
   void onTick();
   void onWindowStart();
@@ -94,6 +97,7 @@ class BenchWorker final : private ConnectionOwner {
   std::vector<char> read_buffer_;
   BenchContext context_;
   common::LatencyHistogram histogram_;
+  common::LatencyHistogram send_lag_;
   std::vector<std::unique_ptr<BenchConnection>> connections_;
   std::deque<BenchConnection*> ready_;                      // to start as soon as possible
   std::deque<std::pair<BenchConnection*, int64_t>> retry_;  // to start at a time (FIFO)

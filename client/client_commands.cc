@@ -21,10 +21,16 @@ Clock::time_point deadlineAfter(int timeout_ms) {
   return Clock::now() + std::chrono::milliseconds(timeout_ms);
 }
 
+// Tries each address of the host in turn (a name may have IPv6 and IPv4 ones); the error is the
+// last one's.
 bool connectTo(const ClientOptions& options, Clock::time_point deadline, TcpClient* client,
                std::string* error) {
-  const auto address = resolveAddress(options.host, options.port, error);
-  return address && client->connect(*address, deadline, error);
+  for (const auto& address : resolveAddresses(options.host, options.port, error)) {
+    if (client->connect(address, deadline, error)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // Reads until `done(reply)` holds. False on timeout, reset, or the server closing first.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "client/client_commands.h"
+#include "client/flag_checks.h"
 
 DEFINE_string(host, "127.0.0.1", "Server address: an IPv4/IPv6 literal or a host name");
 DEFINE_int32(port, 7000, "Server port");
@@ -20,35 +21,9 @@ DEFINE_bool(check, false,
             "Health check: round-trip one probe message, exit 0 if the reply is "
             "right, else exit 1 with the reason on stderr");
 
-namespace {
-
-bool validPort(const char* flag, int32_t value) {
-  if (value > 0 && value <= 65535) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be in 1..65535, not %d\n", flag, value);
-  return false;
-}
-bool validTimeout(const char* flag, int32_t value) {
-  if (value > 0) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be positive, not %d\n", flag, value);
-  return false;
-}
-bool validProtocol(const char* flag, const std::string& value) {
-  if (reactord::client::parseProtocol(value)) {
-    return true;
-  }
-  std::fprintf(stderr, "--%s must be echo or ack, not '%s'\n", flag, value.c_str());
-  return false;
-}
-
-}  // namespace
-
-DEFINE_validator(port, &validPort);
-DEFINE_validator(timeout_ms, &validTimeout);
-DEFINE_validator(protocol, &validProtocol);
+DEFINE_validator(port, &reactord::client::validPort);
+DEFINE_validator(timeout_ms, &reactord::client::validPositive);
+DEFINE_validator(protocol, &reactord::client::validProtocol);
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(

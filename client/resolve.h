@@ -3,14 +3,19 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/socket_address.h"
 
 namespace reactord::client {
 
-// The address to connect to for `host` (an IPv4 or IPv6 literal, or a name looked up with
-// getaddrinfo, first answer wins) and `port`. On failure returns nullopt and sets `error`. Any
-// thread; may block on name resolution.
+// The addresses to try for `host` (an IPv4 or IPv6 literal, or a name looked up with getaddrinfo,
+// in its order) and `port`. Empty, with `error` set, when there is none. Any thread; may block on
+// name resolution.
+std::vector<common::SocketAddress> resolveAddresses(const std::string& host, uint16_t port,
+                                                    std::string* error);
+
+// The first of resolveAddresses(), or nullopt with `error` set.
 std::optional<common::SocketAddress> resolveAddress(const std::string& host, uint16_t port,
                                                     std::string* error);
 

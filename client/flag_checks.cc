@@ -1,0 +1,56 @@
+#include "client/flag_checks.h"
+
+#include <cstdio>
+
+#include "client/bench_options.h"
+#include "client/protocol.h"
+
+namespace reactord::client {
+namespace {
+
+bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
+  if (value >= low && value <= high) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in %lld..%lld, not %lld\n", flag, static_cast<long long>(low),
+               static_cast<long long>(high), static_cast<long long>(value));
+  return false;
+}
+
+bool oneOf(const char* flag, const std::string& value, bool valid, const char* choices) {
+  if (!valid) {
+    std::fprintf(stderr, "--%s must be %s, not '%s'\n", flag, choices, value.c_str());
+  }
+  return valid;
+}
+
+}  // namespace
+
+bool validPort(const char* flag, int32_t value) { return inRange(flag, value, 1, 65535); }
+
+bool validPositive(const char* flag, int32_t value) { return inRange(flag, value, 1, INT32_MAX); }
+
+bool validThreads(const char* flag, int32_t value) { return inRange(flag, value, 1, 64); }
+
+bool validMessageBytes(const char* flag, int32_t value) {
+  return inRange(flag, value, 1, 16 << 20);
+}
+
+bool validNonNegative(const char* flag, double value) {
+  if (value >= 0 && value <= 1e7) {
+    return true;
+  }
+  std::fprintf(stderr, "--%s must be in [0, 1e7], not %g\n", flag, value);
+  return false;
+}
+
+bool validProtocol(const char* flag, const std::string& value) {
+  return oneOf(flag, value, parseProtocol(value).has_value(), "echo or ack");
+}
+
+bool validBenchMode(const char* flag, const std::string& value) {
+  return oneOf(flag, value, parseBenchMode(value).has_value(),
+               "pingpong, rate, churn, bulk or idle");
+}
+
+}  // namespace reactord::client

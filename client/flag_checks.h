@@ -1,0 +1,19 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace reactord::client {
+
+// gflags validators shared by reactor-client and reactor-bench (DEFINE_validator takes them). Each
+// returns true when the value is usable, else prints "--flag must be ..." on stderr and returns
+// false, and gflags exits 1 naming the flag. Called by gflags on the main thread.
+bool validPort(const char* flag, int32_t value);
+bool validPositive(const char* flag, int32_t value);
+bool validThreads(const char* flag, int32_t value);
+bool validMessageBytes(const char* flag, int32_t value);
+bool validNonNegative(const char* flag, double value);
+bool validProtocol(const char* flag, const std::string& value);
+bool validBenchMode(const char* flag, const std::string& value);
+
+}  // namespace reactord::client

@@ -1,0 +1,184 @@
+// reactor-bench, the binary: short runs of every mode, their JSON checked, and servers that fail
+// in known ways to prove that failures are counted and make the exit code non-zero.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/listen_socket.h"
+#include "common/socket_address.h"
+#include "tests/client/flat_json.h"
+#include "tests/client/subprocess.h"
+#include "tests/client/test_server.h"
+#include "tests/integration/server_process.h"
+
+namespace reactord::client::testing {
+namespace {
+
+using Json = std::map<std::string, std::string>;
+
+struct BenchRun {
+  ProcessResult process;
+  Json json;
+
+  double number(const std::string& key) const {
+    const auto it = json.find(key);
+    return it == json.end() ? -1 : std::stod(it->second);
+  }
+  double errors() const {
+    return number("errors.mismatches") + number("errors.resets") + number("errors.timeouts") +
+           number("errors.connect_failures");
+  }
+};
+
+// One short run: 1 s measured, no warm-up, JSON out. Bounded by a deadline far above its length.
+BenchRun bench(uint16_t port, std::vector<std::string> flags) {
+  std::vector<std::string> args = {REACTOR_BENCH_BINARY, "--port=" + std::to_string(port),
+                                   "--duration_s=1", "--warmup_s=0", "--json"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  BenchRun run;
+  run.process = runProcess(args, "", std::chrono::milliseconds(60000));
+  EXPECT_FALSE(run.process.timed_out);
+  const size_t newline = run.process.out.find('\n');
+  if (auto json = parseFlatJson(run.process.out.substr(0, newline))) {
+    run.json = *json;
+  }
+  return run;
+}
+
+// What every successful run must show.
+void expectClean(const BenchRun& run, const char* mode) {
+  ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
+  ASSERT_EQ(run.json.size(), 22u) << run.process.out;
+  EXPECT_EQ(run.process.out.find('\n'), run.process.out.size() - 1) << "one line of JSON";
+  EXPECT_EQ(run.json.at("mode"), mode);
+  EXPECT_GT(run.number("messages"), 0);
+  EXPECT_GT(run.number("msgs_per_s"), 0);
+  EXPECT_EQ(run.errors(), 0) << run.process.out;
+  EXPECT_GT(run.number("duration_s"), 0);
+  EXPECT_GE(run.number("client_cpu_s"), 0);
+  EXPECT_GT(run.number("latency_us.p50"), 0);
+  EXPECT_LE(run.number("latency_us.p50"), run.number("latency_us.p90"));
+  EXPECT_LE(run.number("latency_us.p90"), run.number("latency_us.p99"));
+  EXPECT_LE(run.number("latency_us.p99"), run.number("latency_us.p999"));
+  EXPECT_LE(run.number("latency_us.p999"), run.number("latency_us.max"));
+}
+
+std::vector<std::string> serverFlags(const char* protocol) {
+  return {"--bind=127.0.0.1", "--workers=2", std::string("--protocol=") + protocol};
+}
+
+class ReactorBenchEchoTest : public ::testing::Test {
+ protected:
+  reactord::testing::ServerProcess server_{serverFlags("echo")};
+};
+
+TEST_F(ReactorBenchEchoTest, PingPong) {
+  const BenchRun run = bench(server_.port(), {"--connections=8", "--pipeline=2", "--threads=2"});
+  expectClean(run, "pingpong");
+  EXPECT_EQ(run.number("connects"), 8);
+  EXPECT_NEAR(run.number("bytes_per_s"), run.number("msgs_per_s") * 64, 64);  // %.1f rounding
+}
+
+TEST_F(ReactorBenchEchoTest, Churn) {
+  const BenchRun run = bench(server_.port(), {"--mode=churn", "--connections=4"});
+  expectClean(run, "churn");
+  EXPECT_GT(run.number("connects"), 4);
+  // One message per connection: they can differ only by the connections cut by the window edges.
+  EXPECT_NEAR(run.number("messages"), run.number("connects"), 8);
+}
+
+TEST_F(ReactorBenchEchoTest, Bulk) {
+  const BenchRun run =
+      bench(server_.port(), {"--mode=bulk", "--connections=2", "--message_bytes=16384"});
+  expectClean(run, "bulk");
+  EXPECT_GT(run.number("bytes_per_s"), 0);
+}
+
+TEST_F(ReactorBenchEchoTest, RateStaysOnItsSchedule) {
+  const BenchRun run = bench(server_.port(), {"--mode=rate", "--rate=2000", "--connections=8"});
+  expectClean(run, "rate");
+  // Open loop: no more replies than messages scheduled from the start to the window's end.
+  EXPECT_LE(run.number("messages"), 2000 * run.number("duration_s") + 8);
+}
+
+TEST_F(ReactorBenchEchoTest, IdleHoldsEveryConnection) {
+  const BenchRun run = bench(server_.port(), {"--mode=idle", "--connections=300", "--threads=2"});
+  expectClean(run, "idle");
+  EXPECT_EQ(run.number("connects"), 300);
+  EXPECT_EQ(run.number("messages"), 300);
+}
+
+TEST_F(ReactorBenchEchoTest, IdleSummarySaysHowManyWereOpenAtOnce) {
+  const ProcessResult run =
+      runProcess({REACTOR_BENCH_BINARY, "--port=" + std::to_string(server_.port()), "--mode=idle",
+                  "--connections=100", "--duration_s=0.5", "--progress=false"},
+                 "", std::chrono::milliseconds(60000));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("open at once  100 of 100"), std::string::npos) << run.out;
+}
+
+TEST(ReactorBenchAckTest, PingPongAndChurn) {
+  reactord::testing::ServerProcess server(serverFlags("ack"));
+  expectClean(bench(server.port(), {"--protocol=ack", "--connections=8", "--pipeline=4"}),
+              "pingpong");
+  expectClean(bench(server.port(),
+                    {"--protocol=ack", "--mode=churn", "--connections=4", "--message_bytes=100"}),
+              "churn");
+}
+
+TEST(ReactorBenchIndependentServerTest, PingPongAgainstTheTestServer) {
+  TestServer echo(TestServer::Mode::kEcho);
+  expectClean(bench(echo.port(), {"--connections=4", "--message_bytes=1000"}), "pingpong");
+}
+
+TEST(ReactorBenchFailureTest, CorruptedEchoIsCountedAndFailsTheRun) {
+  TestServer corrupt(TestServer::Mode::kCorrupt);
+  const BenchRun run = bench(corrupt.port(), {"--connections=4"});
+  EXPECT_EQ(run.process.exit_code, 1);
+  ASSERT_EQ(run.json.size(), 22u) << run.process.out;
+  EXPECT_GT(run.number("errors.mismatches"), 0);
+  EXPECT_NE(run.process.err.find("reply mismatch"), std::string::npos) << run.process.err;
+}
+
+TEST(ReactorBenchFailureTest, SilentServerGivesTimeouts) {
+  TestServer silent(TestServer::Mode::kSilent);
+  const BenchRun run = bench(silent.port(), {"--connections=2", "--timeout_ms=200"});
+  EXPECT_EQ(run.process.exit_code, 1);
+  EXPECT_GT(run.number("errors.timeouts"), 0) << run.process.out;
+  EXPECT_EQ(run.number("messages"), 0);
+}
+
+TEST(ReactorBenchFailureTest, RefusedConnectsAreCounted) {
+  auto socket = common::openListenSocket(*common::SocketAddress::parse("127.0.0.1", 0), 1, false);
+  const uint16_t port = common::SocketAddress::localOf(socket.fd.get())->port();
+  socket.fd.reset();  // nothing listens there now
+  const BenchRun run = bench(port, {"--connections=2", "--mode=churn"});
+  EXPECT_EQ(run.process.exit_code, 1);
+  EXPECT_GT(run.number("errors.connect_failures"), 0) << run.process.out;
+  EXPECT_NE(run.process.err.find("Connection refused"), std::string::npos);
+}
+
+TEST(ReactorBenchFailureTest, RefusesMoreConnectionsThanOpenFiles) {
+  const ProcessResult run = runProcess(
+      {REACTOR_BENCH_BINARY, "--mode=idle", "--connections=1000000"}, "", std::chrono::seconds(20));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("open files"), std::string::npos) << run.err;
+}
+
+TEST(ReactorBenchFailureTest, BadFlagsAreRejected) {
+  for (const char* flag : {"--mode=storm", "--protocol=smtp", "--connections=0",
+                           "--message_bytes=0", "--threads=0", "--duration_s=-1"}) {
+    const ProcessResult run =
+        runProcess({REACTOR_BENCH_BINARY, flag}, "", std::chrono::seconds(20));
+    EXPECT_EQ(run.exit_code, 1) << flag;
+    EXPECT_FALSE(run.err.empty()) << flag;
+  }
+  const ProcessResult ack = runProcess(
+      {REACTOR_BENCH_BINARY, "--protocol=ack", "--message_bytes=1"}, "", std::chrono::seconds(20));
+  EXPECT_EQ(ack.exit_code, 1);
+}
+
+}  // namespace
+}  // namespace reactord::client::testing

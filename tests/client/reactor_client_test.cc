@@ -1,0 +1,166 @@
+// reactor-client, the binary, against reactord and against the test server.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
+
+#include "common/listen_socket.h"
+#include "common/socket_address.h"
+#include "tests/client/subprocess.h"
+#include "tests/client/test_server.h"
+#include "tests/integration/server_process.h"
+
+namespace reactord::client::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Every run is bounded; a hang fails the test instead of blocking the suite.
+constexpr milliseconds kDeadline(20000);
+
+ProcessResult client(uint16_t port, std::vector<std::string> args, const std::string& input = "") {
+  args.insert(args.begin(), {REACTOR_CLIENT_BINARY, "--port=" + std::to_string(port)});
+  return runProcess(args, input, kDeadline);
+}
+
+std::vector<std::string> serverFlags(const char* protocol) {
+  return {"--bind=127.0.0.1", "--workers=1", std::string("--protocol=") + protocol};
+}
+
+// A loopback port with nothing listening: bound once to learn a free number, then closed.
+uint16_t closedPort() {
+  auto socket = common::openListenSocket(*common::SocketAddress::parse("127.0.0.1", 0), 1, false);
+  return common::SocketAddress::localOf(socket.fd.get())->port();
+}
+
+TEST(ReactorClientTest, EchoesTheTutorialMessage) {
+  reactord::testing::ServerProcess server(serverFlags("echo"));
+  const ProcessResult run = client(server.port(), {"Hello, Async World!"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "Hello, Async World!\n");
+}
+
+TEST(ReactorClientTest, SeveralMessagesGetOneReplyLineEach) {
+  reactord::testing::ServerProcess server(serverFlags("echo"));
+  const ProcessResult run = client(server.port(), {"one", "two words", "three"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "one\ntwo words\nthree\n");
+}
+
+TEST(ReactorClientTest, AckProtocolPrintsTheAcknowledgement) {
+  reactord::testing::ServerProcess server(serverFlags("ack"));
+  const ProcessResult run = client(server.port(), {"--protocol=ack", "Hello, Async World!", "2nd"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "Message received\nMessage received\n");
+}
+
+TEST(ReactorClientTest, StdinIsSentHalfClosedAndEverythingComesBack) {
+  reactord::testing::ServerProcess server(serverFlags("echo"));
+  std::string input;
+  for (int i = 0; input.size() < 3 * 1024 * 1024; ++i) {  // more than the socket buffers hold
+    input += "line " + std::to_string(i) + " of the input, with some padding to make it longer\n";
+  }
+  const ProcessResult run = client(server.port(), {}, input);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.size(), input.size());
+  EXPECT_TRUE(run.out == input);
+}
+
+TEST(ReactorClientTest, StdinLinesAreEachAcknowledgedIncludingTheLastUnterminatedOne) {
+  reactord::testing::ServerProcess server(serverFlags("ack"));
+  const ProcessResult run = client(server.port(), {}, "first\nsecond\nthird without newline");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "Message received\nMessage received\nMessage received\n");
+}
+
+TEST(ReactorClientTest, CheckSucceedsForBothProtocols) {
+  reactord::testing::ServerProcess echo(serverFlags("echo"));
+  reactord::testing::ServerProcess ack(serverFlags("ack"));
+  const ProcessResult echo_run = client(echo.port(), {"--check"});
+  EXPECT_EQ(echo_run.exit_code, 0) << echo_run.err;
+  EXPECT_EQ(echo_run.out.rfind("ok: echo round trip", 0), 0u) << echo_run.out;
+  const ProcessResult ack_run = client(ack.port(), {"--check", "--protocol=ack"});
+  EXPECT_EQ(ack_run.exit_code, 0) << ack_run.err;
+  // The wrong protocol is a failed check, not a hang.
+  const ProcessResult wrong = client(ack.port(), {"--check", "--timeout_ms=2000"});
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_FALSE(wrong.timed_out);
+}
+
+TEST(ReactorClientTest, CheckFailsOnAClosedPort) {
+  const ProcessResult run = client(closedPort(), {"--check", "--timeout_ms=2000"});
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("Connection refused"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty());
+}
+
+TEST(ReactorClientTest, CheckTimesOutOnAServerThatNeverAnswers) {
+  TestServer silent(TestServer::Mode::kSilent);
+  const ProcessResult run = client(silent.port(), {"--check", "--timeout_ms=300"});
+  EXPECT_FALSE(run.timed_out);  // it gave up by itself, long before the test's deadline
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("timed out"), std::string::npos) << run.err;
+}
+
+TEST(ReactorClientTest, MessageModeTimesOutToo) {
+  TestServer silent(TestServer::Mode::kSilent);
+  const ProcessResult run = client(silent.port(), {"--timeout_ms=300", "anyone there?"});
+  EXPECT_FALSE(run.timed_out);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("timed out"), std::string::npos) << run.err;
+}
+
+TEST(ReactorClientTest, CorruptedEchoIsAnError) {
+  TestServer corrupt(TestServer::Mode::kCorrupt);
+  const ProcessResult run = client(corrupt.port(), {std::string(300, 'x')});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("mismatch"), std::string::npos) << run.err;
+}
+
+TEST(ReactorClientTest, RefusedConnectionIsAnError) {
+  const ProcessResult run = client(closedPort(), {"hello"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("cannot connect to 127.0.0.1:"), std::string::npos) << run.err;
+}
+
+TEST(ReactorClientTest, BadFlagsAreRejected) {
+  for (const char* flag : {"--protocol=smtp", "--timeout_ms=0", "--no_such_flag"}) {
+    const ProcessResult run = client(7000, {flag, "x"});
+    EXPECT_NE(run.exit_code, 0) << flag;
+    EXPECT_FALSE(run.err.empty()) << flag;
+  }
+  const ProcessResult port =
+      runProcess({REACTOR_CLIENT_BINARY, "--port=70000", "x"}, "", kDeadline);
+  EXPECT_NE(port.exit_code, 0);
+  const ProcessResult check = client(7000, {"--check", "unexpected"});
+  EXPECT_NE(check.exit_code, 0);
+}
+
+TEST(ReactorClientTest, Ipv6Literal) {
+  reactord::testing::ServerProcess server({"--bind=::1", "--workers=1"});
+  const ProcessResult run = client(server.port(), {"--host=::1", "over IPv6"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "over IPv6\n");
+}
+
+TEST(ReactorClientTest, HostNames) {
+  reactord::testing::ServerProcess server(serverFlags("echo"));  // 127.0.0.1
+  const ProcessResult name = client(server.port(), {"--host=localhost", "--check"});
+  EXPECT_EQ(name.exit_code, 0) << name.err;
+  const ProcessResult unknown = client(server.port(), {"--host=no-such-host.invalid", "x"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("cannot resolve host"), std::string::npos) << unknown.err;
+}
+
+TEST(ReactorClientTest, WorksAgainstAnIndependentEchoServer) {
+  TestServer echo(TestServer::Mode::kEcho);
+  const ProcessResult run = client(echo.port(), {"Hello, Async World!"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "Hello, Async World!\n");
+}
+
+}  // namespace
+}  // namespace reactord::client::testing
