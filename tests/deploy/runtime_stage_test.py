@@ -162,9 +162,16 @@ class Stage:
                 shutil.copy2(path, target)
         log(f"COPY {args}")
 
+    def engine_files(self):
+        """What Docker bind-mounts into every container and RUN: /etc/resolv.conf from the
+        host, and an /etc/hosts naming localhost (a debootstrap tree has none)."""
+        shutil.copy("/etc/resolv.conf", os.path.join(self.root, "etc/resolv.conf"))
+        with open(os.path.join(self.root, "etc/hosts"), "w") as f:
+            f.write("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+
     def do_run(self, args):
         argv = json.loads(args)
-        shutil.copy("/etc/resolv.conf", os.path.join(self.root, "etc/resolv.conf"))
+        self.engine_files()
         log(f"RUN {argv} (chroot)")
         script = 'mount -t proc proc "$1/proc" && shift && exec chroot "$@"'
         r = subprocess.run(["unshare", "--mount", "--fork", "sh", "-c", script, "sh", self.root, self.root,
@@ -212,6 +219,7 @@ def run_container(stage, logfile, cgroup=None):
     the host's /sys/fs/cgroup visible as Docker shows it; returns (unshare Popen, host pid of
     PID 1)."""
     env_args = [f"{k}={v}" for k, v in stage.env.items()]
+    stage.engine_files()
     os.makedirs(os.path.join(stage.root, "sys/fs/cgroup"), exist_ok=True)
     script = (
         'root="$1"; user="$2"; shift 2; '
