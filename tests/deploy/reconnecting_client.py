@@ -95,6 +95,8 @@ def run_client(cid, args, totals, start, deadline):
                     kind = "lost" if len(reply) < len(line) else "mismatches"
                     totals.fail(kind, f"client {cid} request {seq}: sent {len(line)} bytes, got {reply[:60]!r}")
                     break
+                if args.think_ms:
+                    time.sleep(args.think_ms / 1000)
                 second = int(time.monotonic() - start)
                 with totals.lock:
                     totals.requests_ok += 1
@@ -110,6 +112,7 @@ def main():
     parser.add_argument("--requests_per_conn", type=int, default=20)
     parser.add_argument("--payload_bytes", type=int, default=64)
     parser.add_argument("--timeout_s", type=float, default=3)
+    parser.add_argument("--think_ms", type=float, default=0, help="pause after each reply (a slow client)")
     args = parser.parse_args()
     if args.payload_bytes < 40:
         parser.error("--payload_bytes must be at least 40 (the request id and a newline)")

@@ -13,11 +13,12 @@ The addresses exist only inside the test's own namespaces, which have no route a
 no packet leaves the machine, nothing is added to the root namespace.
 
 Run: load through HAProxy for --duration_s (reconnecting_client.py, and reactor-bench
---mode=churn when --bench names it); after --stop_after_s, SIGTERM instance 2 (it drains:
+--mode=churn when --bench names it), plus one slow client straight to instance 2 whose
+connection spans the stop; after --stop_after_s, SIGTERM instance 2 (it drains:
 accepts what is queued, closes its listeners, serves its open connections until their clients
 close, exits 0). Passes when: zero failed requests; every instance served a fair share before the
-stop (HAProxy's per-server byte counts); the stopped instance exited 0 within its drain deadline
-with no connection closed by force, and got no more requests after HAProxy marked it down while
+stop (HAProxy's per-server byte counts); the stopped instance served the slow client's
+connection to its end, then exited 0 within its drain deadline with no connection closed by force, and got no more requests after HAProxy marked it down while
 the other two carried on; the other two exit 0 on SIGTERM at the end.
 
 Exits 77 (CTest skip) with the reason when it cannot create network namespaces (not root, no
@@ -220,7 +221,15 @@ backend be
             f"{a.requests_per_conn} requests per connection"
             + (", and reactor-bench --mode=churn --connections=4" if bench else ""))
 
-        time.sleep(a.stop_after_s)
+        # A slow client straight to r2 (no HAProxy), whose one connection spans the SIGTERM: 30
+        # requests 100 ms apart from 1 s before the stop. The drain must serve all of them, and
+        # r2 must wait for it (about 2 s), then exit well before its 5 s deadline.
+        time.sleep(max(0, a.stop_after_s - 1))
+        held = self.spawn("held", self.lb_ns, [
+            sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reconnecting_client.py"),
+            "--host=10.213.2.2", f"--port={PORT}", "--connections=1", "--duration_s=3.5",
+            "--requests_per_conn=30", "--think_ms=100", "--payload_bytes=64"], stdout=subprocess.PIPE)
+        time.sleep(1)
         before = self.haproxy_stats()
         r2 = self.procs["r2"]
         r2.send_signal(getattr(signal, a.stop_signal))
@@ -240,6 +249,8 @@ backend be
 
         out, _ = client.communicate(timeout=a.duration_s + 30)
         result = json.loads(out.strip().splitlines()[-1])
+        held_out, _ = held.communicate(timeout=30)
+        result["held"] = json.loads(held_out.strip().splitlines()[-1])
         if bench:
             bench_out, _ = bench.communicate(timeout=a.duration_s + 30)
             lines = bench_out.strip().splitlines()
@@ -309,6 +320,9 @@ def check(results, failures):
         "reactord_worker_accepted": {n: finals[n].get("worker_accepted") for n in names},
         "requests_per_second": client["per_second"],
     }
+    held = client["held"]
+    report["slow_client_on_r2"] = {k: held[k] for k in ("requests_ok", "failed_total", "first_failure", "connects",
+                                                        "connect_retries")}
     if bench is not None:
         report["reactor_bench_churn"] = {k: bench.get(k) for k in ("exit_code", "messages", "msgs_per_s", "connects", "errors")}
 
@@ -327,7 +341,12 @@ def check(results, failures):
     for n in names:
         share = requests(before, n) / total_before if total_before else 0
         expect(share >= 0.2, f"{n} served {share:.0%} of the requests before the stop (roundrobin: ~33%)")
-    expect(r2_rc == 0, f"r2 exit code {r2_rc} after SIGTERM (want 0)")
+    expect(held["failed_total"] == 0, f"the slow client on r2 lost requests: {held['failures']}, "
+           f"first: {held['first_failure']}")
+    expect(held["requests_ok"] >= 30, f"the slow client on r2 got {held['requests_ok']} of its 30 replies")
+    expect((report["r2_open_connections_at_sigterm"] or 0) >= 1, "r2 had no open connection to drain at SIGTERM")
+    expect(r2_exit_s >= 1, f"r2 exited {r2_exit_s:.2f}s after SIGTERM: before its slow client finished?")
+    expect(r2_rc == 0, f"r2 exit code {r2_rc} after the stop signal (want 0)")
     expect(r2_exit_s < DRAIN_TIMEOUT_S + 1, f"r2 took {r2_exit_s:.1f}s to exit (drain deadline {DRAIN_TIMEOUT_S}s)")
     expect(at_down["r2"]["status"] == "DOWN", f"HAProxy shows r2 {at_down['r2']['status']} after it exited")
     expect(report["requests_to_r2_after_marked_down"] == 0, "r2 got requests after HAProxy marked it down")
@@ -386,7 +405,7 @@ def main():
         rcs = t.stop_rest()
         r2_log = t.read_log("r2")
         if "draining" not in r2_log:
-            failures.append("r2 did not log 'draining' after SIGTERM")
+            failures.append(f"r2 did not log 'draining' after {args.stop_signal}")
         finals = {n: t.final_stats(n) for n in ("r1", "r2", "r3")}
         open_at_term = re.search(r"draining\b.*?(\d+) open connections", r2_log)
         finals["r2_open_at_term"] = int(open_at_term.group(1)) if open_at_term else None
