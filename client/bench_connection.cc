@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace reactord::client {
@@ -241,9 +242,16 @@ void BenchConnection::checkTimeout(int64_t now) {
   const int64_t limit = int64_t{context_.options->timeout_ms} * 1'000'000;
   if (state_ == State::kConnecting && now - state_since_ > limit) {
     fail(Failure::kConnect, now, ETIMEDOUT);
-  } else if (state_ == State::kOpen && !send_times_.empty() && now - send_times_.front() > limit) {
-    fail(Failure::kTimeout, now, 0);
-  } else if (state_ == State::kClosing && now - state_since_ > limit) {
+    return;
+  }
+  // Open: the oldest message waits for its reply. Closing: the server's close is awaited.
+  std::optional<int64_t> waiting_since;
+  if (state_ == State::kOpen && !send_times_.empty()) {
+    waiting_since = send_times_.front();
+  } else if (state_ == State::kClosing) {
+    waiting_since = state_since_;
+  }
+  if (waiting_since && now - *waiting_since > limit) {
     fail(Failure::kTimeout, now, 0);
   }
 }

@@ -27,7 +27,7 @@ DEFINE_int32(connections, 50, "Connections in total (mode=churn: connections at 
 DEFINE_int32(message_bytes, 64, "Bytes per message (mode=bulk: per chunk)");
 DEFINE_int32(pipeline, 1,
              "Messages in flight per connection (pingpong; bulk keeps at least "
-             "1 MiB in flight)");
+             "256 KiB in flight)");
 DEFINE_double(duration_s, 10, "Measured seconds (mode=idle: how long connections are held)");
 DEFINE_double(warmup_s, 1, "Seconds of load before the measured window, excluded from figures");
 DEFINE_double(rate, 10000, "mode=rate: messages per second in total");
@@ -129,6 +129,10 @@ int main(int argc, char** argv) {
   const std::string report = FLAGS_json ? reactord::client::formatJson(result) + "\n"
                                         : reactord::client::formatSummary(result);
   std::fputs(report.c_str(), stdout);
+  if (const std::string warning = reactord::client::clientLagWarning(result);
+      FLAGS_json && !warning.empty()) {
+    std::fprintf(stderr, "reactor-bench: %s\n", warning.c_str());
+  }
   if (result.failed()) {
     return fail(std::to_string(result.all.errors()) + " errors (see the error counts)");
   }

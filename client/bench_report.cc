@@ -43,6 +43,23 @@ std::string formatJson(const BenchResult& r) {
   return out;
 }
 
+std::string clientLagWarning(const BenchResult& r) {
+  if (r.options.mode != BenchMode::kRate) {
+    return {};
+  }
+  const uint64_t lag = r.send_lag.percentile(99);
+  const uint64_t latency = r.latency.percentile(99);
+  if (lag <= 1'000'000 || lag * 10 <= latency) {
+    return {};
+  }
+  std::string out;
+  appendf(out,
+          "warning: reactor-bench sent late (send lag p99 %.1f us, latency p99 %.1f us): the "
+          "latency includes the client's own delay; use more --threads or a quieter machine",
+          micros(lag), micros(latency));
+  return out;
+}
+
 std::string formatSummary(const BenchResult& r) {
   const BenchOptions& o = r.options;
   const auto messages = static_cast<double>(r.window.messages);
@@ -79,6 +96,10 @@ std::string formatSummary(const BenchResult& r) {
           r.failed() ? "  <- FAILED" : "");
   appendf(out, "  client CPU    %.3f s  (%.2f s per million messages)\n", r.client_cpu_s,
           r.window.messages > 0 ? r.client_cpu_s * 1e6 / messages : 0.0);
+  const std::string warning = clientLagWarning(r);
+  if (!warning.empty()) {
+    out += "  " + warning + "\n";
+  }
   return out;
 }
 

@@ -27,5 +27,8 @@ struct BenchResult {
 std::string formatJson(const BenchResult& result);
 // A few lines for people.
 std::string formatSummary(const BenchResult& result);
+// mode=rate: a warning when reactor-bench itself sent late enough to weigh in the latency figures
+// (send lag p99 over 1 ms and over a tenth of the latency p99); empty otherwise.
+std::string clientLagWarning(const BenchResult& result);
 
 }  // namespace reactord::client

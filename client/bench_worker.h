@@ -61,7 +61,7 @@ class BenchWorker final : private ConnectionOwner {
 
  private:
   static constexpr int kMaxConnecting = 128;  // connects in progress at once
-  static constexpr size_t kReadBufferBytes = 256 * 1024;
+  static constexpr size_t kReadBufferBytes = size_t{256} * 1024;
   static constexpr int kRateBatch = 4096;  // messages sent per rate callback at most
 
   template <void (BenchWorker::*Method)()>

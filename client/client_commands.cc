@@ -15,7 +15,7 @@
 namespace reactord::client {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
 
 Clock::time_point deadlineAfter(int timeout_ms) {
   return Clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -6,7 +6,7 @@
 
 namespace reactord::client {
 
-Payload::Payload(std::string one_period)
+Payload::Payload(const std::string& one_period)
     : data_(one_period + one_period), period_(one_period.size()) {}
 
 Payload Payload::echoStream() {

@@ -26,7 +26,7 @@ class Payload {
   size_t period() const { return period_; }
 
  private:
-  Payload(std::string one_period);
+  explicit Payload(const std::string& one_period);
 
   std::string data_;
   size_t period_;

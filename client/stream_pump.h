@@ -22,7 +22,7 @@ class StreamPump {
   bool run(std::string* error);
 
  private:
-  static constexpr size_t kMaxPending = 256 * 1024;
+  static constexpr size_t kMaxPending = size_t{256} * 1024;
 
   bool readInput(std::string* error);
   bool sendPending(std::string* error);

@@ -24,6 +24,10 @@ void forEachField(StatsSnapshot& a, const StatsSnapshot& b, Fn fn) {
   fn(a.messages, b.messages);
   fn(a.bytes_in, b.bytes_in);
   fn(a.bytes_out, b.bytes_out);
+  fn(a.bytes_discarded, b.bytes_discarded);
+  for (size_t i = 0; i < kReadSizeBuckets; ++i) {
+    fn(a.read_sizes[i], b.read_sizes[i]);
+  }
 }
 
 void appendf(std::string& out, const char* format, auto... args) {
@@ -57,10 +61,14 @@ StatsSnapshot WorkerStats::snapshot() const {
   s.message_timeout_closed = message_timeout_closed.get();
   s.conn_errors = conn_errors.get();
   s.accept_errors = accept_errors.get();
-  s.reads = reads.get();
   s.messages = messages.get();
   s.bytes_in = bytes_in.get();
   s.bytes_out = bytes_out.get();
+  s.bytes_discarded = bytes_discarded.get();
+  for (size_t i = 0; i < kReadSizeBuckets; ++i) {
+    s.read_sizes[i] = read_sizes[i].get();
+    s.reads += s.read_sizes[i];
+  }
   return s;
 }
 

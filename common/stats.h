@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -7,6 +9,15 @@
 #include "common/counter.h"
 
 namespace reactord::common {
+
+// The read-size histogram: bucket i counts reads of (2^(i-1), 2^i] bytes (bucket 0: 1 byte), up to
+// 64 KiB, the largest read a worker makes.
+inline constexpr size_t kReadSizeBuckets = 17;
+// ceil(log2(bytes)) for bytes >= 1, computed as floor(log2(2 * bytes - 1)): one bsr, no branch.
+inline constexpr size_t readSizeBucket(size_t bytes) {
+  return static_cast<size_t>(63 ^ __builtin_clzll(2 * uint64_t{bytes} - 1));
+}
+inline constexpr uint64_t readSizeBucketBound(size_t bucket) { return uint64_t{1} << bucket; }
 
 // A copy of one worker's counters at one moment, or the sum or difference of several. A value type.
 struct StatsSnapshot {
@@ -25,6 +36,8 @@ struct StatsSnapshot {
   uint64_t messages = 0;                // acknowledged messages (ack protocol)
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  uint64_t bytes_discarded = 0;  // read and dropped while waiting for a peer's EOF (in bytes_in)
+  std::array<uint64_t, kReadSizeBuckets> read_sizes{};  // reads by size; they sum to `reads`
 
   // Open connections. Saturates: a snapshot reads its counters one by one.
   uint64_t active() const { return accepted > closed ? accepted - closed : 0; }
@@ -38,8 +51,16 @@ struct StatsSnapshot {
 // Cache-line aligned so that two workers never write the same line.
 struct alignas(64) WorkerStats {
   Counter accepted, closed, rejected, per_ip_rejected, idle_closed, forced_closed, too_long,
-      write_timeout_closed, message_timeout_closed, conn_errors, accept_errors, reads, messages,
-      bytes_in, bytes_out;
+      write_timeout_closed, message_timeout_closed, conn_errors, accept_errors, messages, bytes_in,
+      bytes_out, bytes_discarded;
+  // Reads by size; their sum is the snapshot's `reads`, so a read costs one add, not two.
+  std::array<Counter, kReadSizeBuckets> read_sizes;
+
+  // Writer-thread-only: one read() that returned `bytes` (1..64 KiB) of data.
+  void countRead(size_t bytes) {
+    bytes_in.add(bytes);
+    read_sizes[readSizeBucket(bytes)].add();
+  }
 
   // Thread-safe.
   StatsSnapshot snapshot() const;

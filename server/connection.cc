@@ -92,9 +92,7 @@ void Connection::handleReadable() {
   for (int i = 0; i < kReadsPerEvent; ++i) {
     const ssize_t n = common::rawRead(fd(), buffer, capacity);
     if (n > 0) {
-      common::WorkerStats& stats = worker_.stats();
-      stats.reads.add();
-      stats.bytes_in.add(n);
+      worker_.stats().countRead(n);
       last_active_tick_ = worker_.tick();
       handleInput(buffer, n);
       if (paused_ || closing_ || finished_) {
@@ -248,6 +246,7 @@ void Connection::discardInput() {
     const ssize_t n = ::read(fd(), buffer, Worker::kScratchBytes);
     if (n > 0) {
       worker_.stats().bytes_in.add(n);
+      worker_.stats().bytes_discarded.add(n);
     } else if (n == 0) {
       finished_ = true;  // the peer's EOF: now the close is clean
       return;

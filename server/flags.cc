@@ -51,6 +51,17 @@ DEFINE_int32(message_timeout_s, 0,
              "still unfinished after this many seconds, even if bytes keep trickling in "
              "(slowloris). 0 = never.");
 
+// The admin endpoint (issue 6).
+DEFINE_int32(admin_port, 0,
+             "HTTP admin endpoint port (/metrics, /healthz, /readyz, /stats). 0 = off; -1 = any "
+             "free port (the log line 'admin listening on ADDR:PORT' says which).");
+DEFINE_string(admin_bind, "127.0.0.1",
+              "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
+              "needs no credentials.");
+DEFINE_string(stats_format, "text",
+              "Format of the stats log line: text (key=value) or json (one JSON object per line, "
+              "the same keys).");
+
 namespace {
 
 bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
@@ -91,6 +102,15 @@ bool validateTimeout(const char* f, int32_t v) { return inRange(f, v, 0, int64_t
 bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000); }
+bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
+
+bool validateStatsFormat(const char* flag, const std::string& value) {
+  if (value != "text" && value != "json") {
+    std::fprintf(stderr, "--%s=%s: must be text or json\n", flag, value.c_str());
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -108,6 +128,9 @@ DEFINE_validator(stats_interval_s, &validateStats);
 DEFINE_validator(max_connections_per_ip, &validatePerIp);
 DEFINE_validator(write_timeout_s, &validateTimeout);
 DEFINE_validator(message_timeout_s, &validateTimeout);
+DEFINE_validator(admin_port, &validateAdminPort);
+DEFINE_validator(admin_bind, &validateBind);
+DEFINE_validator(stats_format, &validateStatsFormat);
 
 namespace reactord::server {
 namespace {
@@ -120,7 +143,8 @@ constexpr const char* kUsage =
     "N worker threads, each with its own libevent loop and its own SO_REUSEPORT listener on the\n"
     "same port; the kernel spreads connections across them. Signals: SIGTERM/SIGINT drain and\n"
     "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
-    "stderr unless glog is configured (--log_dir, GLOG_* variables).";
+    "stderr unless glog is configured (--log_dir, GLOG_* variables). --admin_port serves\n"
+    "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.";
 
 bool isDefault(const char* flag) {
   gflags::CommandLineFlagInfo info;
@@ -172,12 +196,16 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.max_connections_per_ip = static_cast<uint32_t>(FLAGS_max_connections_per_ip);
   options.write_timeout_s = FLAGS_write_timeout_s;
   options.message_timeout_s = FLAGS_message_timeout_s;
+  options.admin_port = FLAGS_admin_port;
+  options.admin_bind = FLAGS_admin_bind;
+  options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";
   } else {
     const common::CpuCount cpus = common::probeUsableCpus(common::affinityCpuCount());
     options.workers = cpus.count;
+    options.workers_source = cpus.source;
     LOG(INFO) << "workers=" << options.workers << " (from " << cpus.source << ")";
   }
   return options;

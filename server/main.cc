@@ -5,8 +5,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
 
+#include "server/admin_server.h"
 #include "server/flags.h"
 #include "server/server.h"
 #include "server/supervisor.h"
@@ -33,9 +36,12 @@ const char* protocolName(reactord::server::Protocol protocol) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  using reactord::server::AdminServer;
   using reactord::server::Server;
   using reactord::server::Supervisor;
 
+  const auto started_wall = std::chrono::system_clock::now();
+  const auto started = std::chrono::steady_clock::now();
   const reactord::server::ServerOptions options = reactord::server::parseCommandLine(&argc, &argv);
 
   // Before any thread exists: every thread inherits the mask, so these signals reach the
@@ -58,8 +64,22 @@ int main(int argc, char** argv) {
             << " idle_timeout_s=" << options.idle_timeout_s
             << " drain_timeout_s=" << options.drain_timeout_s;
   LOG(INFO) << "listening on " << server.address().toString() << " workers=" << options.workers;
+  // Bound before any thread starts, so that a busy admin port fails the start cleanly; served
+  // after the workers, on its own thread and base; the supervisor stops it last.
+  std::unique_ptr<AdminServer> admin;
+  if (options.admin_port != 0) {
+    admin = std::make_unique<AdminServer>(options, server, started_wall, started);
+    if (!admin->listen(&error)) {
+      LOG(ERROR) << error;
+      return 1;
+    }
+  }
   server.start();
-  Supervisor supervisor(server, options);
+  if (admin != nullptr) {
+    admin->start();
+    LOG(INFO) << "admin listening on " << admin->address().toString();
+  }
+  Supervisor supervisor(server, options, admin.get());
   supervisor.start();
   return supervisor.join();
 }

@@ -54,12 +54,14 @@ void Server::start() {
 }
 
 void Server::beginDrain() {
+  draining_ = true;
   for (auto& worker : workers_) {
     worker->post([w = worker.get()] { w->beginDrain(); });
   }
 }
 
 void Server::stop() {
+  draining_ = true;
   for (auto& worker : workers_) {
     worker->post([w = worker.get()] { w->stop(); });
   }

@@ -29,11 +29,13 @@ class Server {
   const common::SocketAddress& address() const { return address_; }
   void start();
 
-  // Thread-safe.
+  // Thread-safe. beginDrain() and stop() end readiness: draining() is true from their first
+  // instruction on.
   void beginDrain();
   void stop();
   void join();
   bool listenersClosed() const { return listeners_open_.load() == 0; }
+  bool draining() const { return draining_.load(); }
   uint64_t activeConnections() const;
   std::vector<common::StatsSnapshot> snapshots() const;
 
@@ -43,6 +45,7 @@ class Server {
   ConnectionLimit limit_;
   PerIpLimit per_ip_limit_;
   std::atomic<int> listeners_open_{0};
+  std::atomic<bool> draining_{false};
   std::vector<std::unique_ptr<Worker>> workers_;
 };
 

@@ -11,6 +11,14 @@ enum class Protocol {
   kAck,   // one "Message received\n" per '\n'-terminated message
 };
 
+enum class StatsFormat {
+  kText,  // key=value
+  kJson,  // one JSON object per line, the same keys
+};
+
+// --admin_port value that binds the admin endpoint to any free port (0 is "off").
+inline constexpr int kAdminAnyPort = -1;
+
 // Everything the server needs from the command line, as plain values. Built once by flags.cc;
 // read-only afterwards, so any thread may read it.
 struct ServerOptions {
@@ -29,6 +37,11 @@ struct ServerOptions {
   uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
   int write_timeout_s = 0;              // pending output that has not moved; 0 = off
   int message_timeout_s = 0;            // ack: a message unfinished this long; 0 = off
+  // The admin endpoint and the stats line's format (issue 6).
+  int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
+  std::string admin_bind = "127.0.0.1";
+  StatsFormat stats_format = StatsFormat::kText;
+  std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
 };
 
 }  // namespace reactord::server

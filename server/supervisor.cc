@@ -4,6 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+
+#include "common/stats_line_json.h"
 
 namespace reactord::server {
 namespace {
@@ -19,8 +22,8 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
 
 }  // namespace
 
-Supervisor::Supervisor(Server& server, const ServerOptions& options)
-    : server_(server), options_(options), started_(Clock::now()) {
+Supervisor::Supervisor(Server& server, const ServerOptions& options, AdminServer* admin)
+    : server_(server), admin_(admin), options_(options), started_(Clock::now()) {
   last_stats_time_ = started_;
   next_stats_ = started_ + (options_.stats_interval_s > 0
                                 ? std::chrono::duration_cast<Clock::duration>(
@@ -81,6 +84,10 @@ void Supervisor::run() {
   LOG(INFO) << "shutdown: waiting for the workers to leave their loops";
   server_.join();
   logStats("final");
+  if (admin_ != nullptr) {
+    LOG(INFO) << "shutdown: stopping the admin endpoint";
+    admin_->stop();
+  }
   LOG(INFO) << "shutdown: done, exit " << exit_code_;
 }
 
@@ -148,9 +155,10 @@ void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
   std::vector<common::StatsSnapshot> snapshots = server_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
-  LOG(INFO) << common::formatStatsLine(
+  const std::string line = common::formatStatsLine(
       label, snapshots, final_line ? std::vector<common::StatsSnapshot>{} : last_stats_,
       secondsBetween(final_line ? started_ : last_stats_time_, now));
+  LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? common::statsLineToJson(line) : line);
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;
   next_stats_ =

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/stats.h"
+#include "server/admin_server.h"
 #include "server/server.h"
 #include "server/server_options.h"
 
@@ -20,11 +21,13 @@ namespace reactord::server {
 //   again, SIGQUIT  immediate stop: close everything now, exit 0.
 //   SIGUSR1         a stats line now.
 //   SIGHUP          logged and ignored (there is no configuration to reload).
+// The admin endpoint, when there is one, is stopped last, after the final stats line, so that
+// /readyz answers 503 for the whole drain.
 // Constructed on the main thread, which then only waits in join(). Holds a reference to the
-// Server, which outlives it.
+// Server and a pointer to the AdminServer (null when --admin_port is off), which outlive it.
 class Supervisor {
  public:
-  Supervisor(Server& server, const ServerOptions& options);
+  Supervisor(Server& server, const ServerOptions& options, AdminServer* admin = nullptr);
   ~Supervisor();
 
   // The signals the supervisor takes; main blocks them before any thread starts.
@@ -46,6 +49,7 @@ class Supervisor {
   std::chrono::nanoseconds waitBudget() const;
 
   Server& server_;
+  AdminServer* const admin_;
   const ServerOptions options_;
   const Clock::time_point started_;
   bool draining_ = false;

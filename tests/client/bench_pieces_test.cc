@@ -118,5 +118,23 @@ TEST(BenchReportTest, JsonHasExactlyTheDocumentedKeys) {
   EXPECT_NE(formatSummary(result).find("FAILED"), std::string::npos);
 }
 
+TEST(BenchReportTest, WarnsWhenTheClientItselfSentLate) {
+  BenchResult result;
+  result.options.mode = BenchMode::kRate;
+  for (int i = 0; i < 100; ++i) {
+    result.latency.record(3'000'000);   // 3 ms
+    result.send_lag.record(2'500'000);  // 2.5 ms of it spent in the client
+  }
+  EXPECT_NE(clientLagWarning(result).find("sent late"), std::string::npos);
+  EXPECT_NE(formatSummary(result).find("sent late"), std::string::npos);
+
+  result.send_lag.reset();
+  result.send_lag.record(20'000);  // 20 us: no weight in the figures
+  EXPECT_EQ(clientLagWarning(result), "");
+  result.options.mode = BenchMode::kPingPong;  // closed loop: no schedule to be late for
+  result.send_lag.record(9'000'000);
+  EXPECT_EQ(clientLagWarning(result), "");
+}
+
 }  // namespace
 }  // namespace reactord::client

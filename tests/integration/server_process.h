@@ -15,6 +15,16 @@ namespace reactord::testing {
 
 using std::chrono::milliseconds;
 
+// Memory bounds in tests are multiplied by this: sanitizer runtimes (shadow memory, quarantine,
+// per-thread state) make the same server use more. 1 in a normal build.
+#if defined(REACTORD_SANITIZE_THREAD)
+constexpr long kSanitizerMemoryFactor = 4;
+#elif defined(REACTORD_SANITIZE_ADDRESS)
+constexpr long kSanitizerMemoryFactor = 3;
+#else
+constexpr long kSanitizerMemoryFactor = 1;
+#endif
+
 // The real reactord binary, started with --port=0 and the given flags; its stderr is collected by
 // a reader thread. The destructor kills it if it still runs. Test-thread-only but log access.
 class ServerProcess {

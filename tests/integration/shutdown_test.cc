@@ -58,7 +58,7 @@ TEST(ShutdownTest, DrainDeadlineClosesWhatIsLeftAndExitsZero) {
   EXPECT_EQ(server.waitExit(milliseconds(5000)), 0);
   const double elapsed = secondsSince(start);
   EXPECT_GE(elapsed, 0.9);
-  EXPECT_LE(elapsed, 2.5);
+  EXPECT_LE(elapsed, 3.0) << "a 1 s drain deadline, plus the time to stop (slow under TSan)";
   bool closed = false;
   client->readUntilClosed(milliseconds(2000), &closed);
   EXPECT_TRUE(closed);
