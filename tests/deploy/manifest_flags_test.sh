@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The reactord arguments in deploy/k8s and deploy/compose are ones reactord accepts: each set
-# starts the real binary (with --bind=127.0.0.1 --port=0 appended, so it runs anywhere: gflags
-# takes the last value), which must log "listening on" and exit 0 on SIGTERM. The schemas cannot
+# starts the real binary (with --bind=127.0.0.1 --port=0 appended, and --admin_port=-1 on loopback
+# where the set has an admin port, so it runs anywhere: gflags takes the last value), which must log "listening on" and exit 0 on SIGTERM. The schemas cannot
 # see a misspelt --drain_timeout or an out-of-range value; this does.
 # usage: manifest_flags_test.sh REACTORD      (LINT_CACHE: deploy/lint.sh's npm cache)
 set -euo pipefail
@@ -27,7 +27,9 @@ while read -r json; do
   mapfile -t args < <(python3 -c 'import json,sys; print("\n".join(json.loads(sys.argv[1])["args"]))' "$json")
   log=$work/$n.log
   : >"$log"
-  GLOG_logtostderr=1 "$reactord" "${args[@]}" --bind=127.0.0.1 --port=0 >"$log" 2>&1 &
+  GLOG_logtostderr=1 "$reactord" "${args[@]}" --bind=127.0.0.1 --port=0 \
+    $(printf '%s\n' "${args[@]}" | grep -q -- '^--admin_port=' && echo --admin_bind=127.0.0.1 --admin_port=-1) \
+    >"$log" 2>&1 &
   pid=$!
   deadline=$((SECONDS + 10))
   until grep -q "listening on" "$log"; do

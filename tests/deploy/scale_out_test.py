@@ -3,8 +3,8 @@
 
 Shape (the same as deploy/k8s: pods behind a Service, or deploy/compose):
 
-    netns <run>-lb:  HAProxy on 127.0.0.1:7000 (mode tcp, roundrobin, echo health checks every
-                     200 ms, retries + redispatch) and the reconnecting clients
+    netns <run>-lb:  HAProxy on 127.0.0.1:7000 (mode tcp, roundrobin, GET /readyz on each
+                     instance's admin port 9100 every 200 ms, retries + redispatch) and the clients
       veth s1 10.213.1.1/24 <-> eth0 10.213.1.2/24  netns <run>-s1: reactord --bind=10.213.1.2
       veth s2 10.213.2.1/24 <-> eth0 10.213.2.2/24  netns <run>-s2: reactord --bind=10.213.2.2
       veth s3 10.213.3.1/24 <-> eth0 10.213.3.2/24  netns <run>-s3: reactord --bind=10.213.3.2
@@ -45,6 +45,7 @@ SKIP = 77
 PREFIX = "rdso"  # namespace names: rdso<pid>-lb, rdso<pid>-s1 ...
 DRAIN_TIMEOUT_S = 5
 PORT = 7000
+ADMIN_PORT = 9100  # reactord's admin endpoint: HAProxy checks /readyz there, as deploy/compose does
 
 
 def log(msg):
@@ -120,7 +121,8 @@ class ScaleOut:
         for i, ns in enumerate(self.server_ns, start=1):
             self.spawn(f"r{i}", ns, [self.args.reactord, f"--bind=10.213.{i}.2", f"--port={PORT}",
                                      "--protocol=echo", f"--workers={self.args.workers}",
-                                     f"--drain_timeout_s={DRAIN_TIMEOUT_S}", "--stats_interval_s=0"])
+                                     f"--drain_timeout_s={DRAIN_TIMEOUT_S}", "--stats_interval_s=0",
+                                     f"--admin_bind=10.213.{i}.2", f"--admin_port={ADMIN_PORT}"])
         deadline = time.monotonic() + 10
         for i in (1, 2, 3):
             want = f"listening on 10.213.{i}.2:{PORT}"
@@ -151,11 +153,10 @@ frontend fe
     default_backend be
 backend be
     balance roundrobin
-    option tcp-check
-    tcp-check connect
-    tcp-check send "haproxy-check\\n"
-    tcp-check expect string "haproxy-check"
-    default-server check inter 200ms fall 2 rise 2
+    option httpchk
+    http-check send meth GET uri /readyz
+    http-check expect status 200
+    default-server check port {ADMIN_PORT} inter 200ms fall 2 rise 2
 {servers}
 """)
         run("haproxy", "-c", "-q", "-f", cfg)
@@ -170,7 +171,7 @@ backend be
             if time.monotonic() > deadline:
                 raise AssertionError(f"HAProxy did not see r1 r2 r3 UP: {stats}")
             time.sleep(0.1)
-        log("HAProxy: r1 r2 r3 UP (echo health checks)")
+        log("HAProxy: r1 r2 r3 UP (/readyz checks on the admin port)")
 
     # --- observation ---------------------------------------------------------------------------
 
