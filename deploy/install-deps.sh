@@ -2,12 +2,14 @@
 # Installs, with apt, every Debian package that reactord needs to build, test and run, and
 # nothing that is already there. Used by deploy/run.sh, deploy/test.sh and the Dockerfile.
 #
-# usage: deploy/install-deps.sh [build|test|bench]   (default: test)
+# usage: deploy/install-deps.sh [build|test|bench|deploy]   (default: test)
 #   build  compiler, CMake and the libraries
 #   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl) and clang
 #          with its runtime for the fuzzers
 #   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot,
 #          jq)
+#   deploy test + what deploy/lint.sh and tests/deploy use (haproxy, tini, npm for the linters,
+#          debootstrap for the runtime-stage test)
 set -euo pipefail
 
 profile=${1:-test}
@@ -15,18 +17,23 @@ build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-
   libgmock-dev libbenchmark-dev)
 test_pkgs=(iproute2 procps python3 ncat curl jq clang libclang-rt-14-dev)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
+deploy_pkgs=(haproxy tini nodejs npm debootstrap)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;
   test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build, test or bench)" >&2; exit 2 ;;
+  deploy) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${deploy_pkgs[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench or deploy)" >&2; exit 2 ;;
 esac
 
 missing=()
 for p in "${want[@]}"; do
   if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then
     continue  # a Node.js from elsewhere (nodesource) serves as well
+  fi
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+    continue  # nodesource's nodejs ships npm (and conflicts with Debian's npm package)
   fi
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing+=("$p")

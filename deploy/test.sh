@@ -6,6 +6,7 @@
 # environment:
 #   REACTORD_QUICK=1      only the normal build's suite (no sanitizers, no fuzzing)
 #   REACTORD_FUZZ_SECONDS seconds per fuzz target (default 30)
+#   REACTORD_LINT=0       no deploy/lint.sh (the Dockerfile's build stage: no npm there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh test
@@ -24,6 +25,13 @@ run_suite() {
 }
 
 ctest_args=("$@")
+# The deploy recipes (Dockerfile, k8s, compose, haproxy); installs the `deploy` profile (haproxy,
+# tini, npm, debootstrap) that tests/deploy uses too. The Dockerfile's build stage sets
+# REACTORD_LINT=0 (no npm there).
+if [ "${REACTORD_LINT:-1}" != 0 ]; then
+  stage "deploy lint"
+  deploy/lint.sh
+fi
 stage "normal build (RelWithDebInfo)"
 run_suite build soak
 if [ "${REACTORD_QUICK:-0}" != 1 ]; then
