@@ -4,14 +4,15 @@
 # connections for a fixed time; Ir per message = (total Ir - Ir of a run without traffic) /
 # messages echoed. Kernel work is not counted (see syscalls_per_msg.sh for that side).
 #
-# usage: bench/callgrind.sh [--servers=reactord1,epoll,bufferevent] [--duration_s=10]
+# usage: bench/callgrind.sh [--servers=reactord1,reactord1-full,epoll,bufferevent] [--duration_s=10]
+# (reactord1-full: --workers=1 with every limit, timeout, stats line and the admin endpoint on)
 # The callgrind.out files stay in build/bench/callgrind/ for callgrind_annotate.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-servers=reactord1,epoll,bufferevent duration=10
+servers=reactord1,reactord1-full,epoll,bufferevent duration=10
 for arg in "$@"; do
   case "$arg" in
     --servers=*) servers=${arg#*=} ;;

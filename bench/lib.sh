@@ -68,6 +68,11 @@ bench_server_command() {
     reactord1 | reactord2)
       SERVER_COMMAND=("$BUILD_DIR/server/reactord" --bind=127.0.0.1 --port=0
         "--workers=${1#reactord}" --protocol=echo --stats_interval_s=3600) ;;
+    reactord1-full)  # every feature on: limits, timeouts, stats every second, the admin endpoint
+      SERVER_COMMAND=("$BUILD_DIR/server/reactord" --bind=127.0.0.1 --port=0 --workers=1
+        --protocol=echo --stats_interval_s=1 --max_connections=100000
+        --max_connections_per_ip=100000 --idle_timeout_s=600 --write_timeout_s=600
+        --admin_port=-1) ;;
     epoll) SERVER_COMMAND=("$BUILD_DIR/bench/epoll_echo" 0) ;;
     bufferevent) SERVER_COMMAND=("$BUILD_DIR/bench/bufferevent_echo" 0) ;;
     go) SERVER_COMMAND=("$BUILD_DIR/bench/go_echo" -port=0) ;;
