@@ -77,19 +77,7 @@ std::optional<TestClient> TestClient::connectWithin(uint16_t port, milliseconds 
 }
 
 bool TestClient::sendAll(const std::string& data, milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  size_t sent = 0;
-  while (sent < data.size()) {
-    const ssize_t n = ::send(fd(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += n;
-    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return false;
-    } else if (waitFor(fd(), POLLOUT, deadline) == 0) {
-      return false;
-    }
-  }
-  return true;
+  return sendUntilBlocked(data, timeout) == data.size();
 }
 
 bool TestClient::readAvailable(std::string& out, size_t limit) {

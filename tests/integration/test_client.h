@@ -28,6 +28,7 @@ class TestClient {
   int fd() const { return fd_.get(); }
   // The errno of the last failed read (ECONNRESET for a reset), 0 if none failed.
   int lastReadError() const { return last_read_error_; }
+  // All of `data`, or false when the socket fails or takes nothing for `timeout`.
   bool sendAll(const std::string& data, milliseconds timeout = milliseconds(10000));
   // Exactly `size` bytes, or fewer if the peer closed or the deadline passed.
   std::string readExactly(size_t size, milliseconds timeout = milliseconds(10000));
