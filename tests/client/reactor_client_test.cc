@@ -1,5 +1,6 @@
 // reactor-client, the binary, against reactord and against the test server.
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -153,10 +154,29 @@ TEST(ReactorClientTest, Ipv6Literal) {
   EXPECT_EQ(run.out, "over IPv6\n");
 }
 
+// True when "localhost" resolves to 127.0.0.1 here (a bare chroot may have no /etc/hosts).
+bool localhostIsLoopback() {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo("localhost", nullptr, &hints, &found) != 0) {
+    return false;
+  }
+  const bool loopback =
+      reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+  freeaddrinfo(found);
+  return loopback;
+}
+
 TEST(ReactorClientTest, HostNames) {
   reactord::testing::ServerProcess server(serverFlags("echo"));  // 127.0.0.1
-  const ProcessResult name = client(server.port(), {"--host=localhost", "--check"});
-  EXPECT_EQ(name.exit_code, 0) << name.err;
+  if (localhostIsLoopback()) {
+    const ProcessResult name = client(server.port(), {"--host=localhost", "--check"});
+    EXPECT_EQ(name.exit_code, 0) << name.err;
+  } else {
+    std::printf("note: 'localhost' does not resolve to 127.0.0.1 here; name lookup not tried\n");
+  }
   const ProcessResult unknown = client(server.port(), {"--host=no-such-host.invalid", "x"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("cannot resolve host"), std::string::npos) << unknown.err;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -29,6 +30,20 @@ int threadCount(pid_t pid) {
   return 0;
 }
 
+// True when a user with no rights of owner or group can run `path`: every directory on the way is
+// searchable by others and the file executable by them.
+bool othersCanExecute(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    struct stat info {};
+    if (stat(path.substr(0, slash).c_str(), &info) != 0 || !(info.st_mode & S_IXOTH)) {
+      return false;
+    }
+  }
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 && (info.st_mode & S_IXOTH);
+}
+
 // 16. --port=0 with 4 workers: 4 listeners on one port. A second instance on that port is refused
 // with an error naming the address, whether another user (nobody) or the same user starts it, and
 // the first keeps every connection.
@@ -37,8 +52,13 @@ TEST(FaultLifecycle, BusyPortIsRefusedForAnyUserAndTheFirstKeepsItsTraffic) {
   const std::string port = std::to_string(first.port());
   EXPECT_EQ(listenerCount(first.port()), 4);
   std::vector<std::pair<std::string, int>> intruders = {{"same user", -1}};
-  if (geteuid() == 0) {
+  if (geteuid() == 0 && othersCanExecute(REACTORD_BINARY)) {
     intruders.push_back({"user nobody", kNobody});
+  } else {
+    std::printf(
+        "note: the other-user case needs root and a binary that user nobody can reach "
+        "(%s)\n",
+        REACTORD_BINARY);
   }
   for (const auto& [who, uid] : intruders) {
     SCOPED_TRACE(who);

@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "tests/fault/close_watcher.h"
@@ -14,19 +15,23 @@ namespace reactord::testing {
 namespace {
 
 // A client that sends `data` without reading, as far as the kernel and the server take it, and
-// watches the server's output pile up unread in its receive queue: when that queue last grew is
-// when the server's output last moved (after that, its writes find a zero window).
+// watches the server's output pile up unread in its receive queue. The server's output stops
+// moving between two moments the client can see: after its receive queue last grew (the server
+// can still fill its own send buffer then) and before the client's own sends stop being taken (the
+// server stops reading only once its send buffer is full and its pending output is over the limit).
 struct Pusher {
   TestClient client;
   size_t sent = 0;
   int unread = 0;
   Clock::time_point output_moved = Clock::now();
+  Clock::time_point input_taken = Clock::now();
 
   void push(const std::string& data) {
     ssize_t n;
     while (sent < data.size() && (n = ::send(client.fd(), data.data() + sent, data.size() - sent,
                                              MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
       sent += n;
+      input_taken = Clock::now();
     }
     int now_unread = 0;
     if (ioctl(client.fd(), FIONREAD, &now_unread) == 0 && now_unread > unread) {
@@ -87,12 +92,19 @@ TEST(FaultTimeout, WriteStallClosesClientsThatNeverReadOnTime) {
     std::this_thread::sleep_for(milliseconds(20));
     closed_after = watcher.closedAfter(origin);
   }
-  std::vector<double> stuck_for;  // from the last output that reached the client to the close
+  // The close comes 2 +- 1 s after the stall, which began between the two moments of Pusher.
+  std::vector<double> since_output;  // from the last output that reached the client
+  std::vector<double> since_input;   // from the last input the server's side took
   for (int i = 0; i < kStalled; ++i) {
     const double moved_s = std::chrono::duration<double>(stalled[i].output_moved - origin).count();
-    stuck_for.push_back(closed_after[i] < 0 ? -1.0 : closed_after[i] - moved_s);
+    const double taken_s = std::chrono::duration<double>(stalled[i].input_taken - origin).count();
+    since_output.push_back(closed_after[i] < 0 ? -1.0 : closed_after[i] - moved_s);
+    since_input.push_back(closed_after[i] < 0 ? -1.0 : closed_after[i] - taken_s);
+    EXPECT_GE(since_output.back(), 2.0 - 1.0) << "connection " << i << " (-1: never closed)";
+    EXPECT_LE(since_input.back(), 2.0 + 1.0) << "connection " << i;
   }
-  const auto [fastest_s, slowest_s] = expectAllAround(stuck_for, 2.0);
+  const double fastest_s = *std::min_element(since_input.begin(), since_input.end());
+  const double slowest_s = *std::max_element(since_output.begin(), since_output.end());
   EXPECT_GT(slow_read, 0u);
   EXPECT_FALSE(slow.client.waitPeerGone(milliseconds(1))) << "the slow reader was closed too";
   slow.client.abort();
