@@ -17,8 +17,9 @@ TEST(FlowControlTest, ClientThatNeverReadsCannotGrowServerMemory) {
   // The kernel's socket buffers hold a few MiB; beyond them the server must stop reading.
   EXPECT_LT(sent, data.size()) << "the server read everything a non-reading client sent";
   const long growth_kb = server.rssKb() - rss_before_kb;
-  EXPECT_LT(growth_kb, 4096 * kSanitizerMemoryFactor) << "server RSS grew by " << growth_kb << " KiB after " << sent
-                             << " bytes from a client that never reads";
+  EXPECT_LT(growth_kb, 4096 * kSanitizerMemoryFactor)
+      << "server RSS grew by " << growth_kb << " KiB after " << sent
+      << " bytes from a client that never reads";
 
   // Other clients are still served.
   auto other = TestClient::connect(server.port());
