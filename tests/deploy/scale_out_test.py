@@ -418,8 +418,13 @@ def main():
         report = check((before, at_down, end, r2_rc, r2_exit_s, client, rcs, finals), failures)
         print(json.dumps(report, indent=1))
         if failures:
-            for n in [n for n in ("r2", "haproxy", "bench") if n in t.logs]:
-                print(f"--- {n} log (tail) ---\n" + "\n".join(t.read_log(n).splitlines()[-15:]))
+            for n in [n for n in ("r1", "r2", "r3", "haproxy", "bench") if n in t.logs]:
+                lines = t.read_log(n).splitlines()
+                # A sanitizer's report whole (it explains an exit code 66), else the tail.
+                start = next((i for i, l in enumerate(lines) if "Sanitizer" in l), None)
+                shown = lines[start:start + 60] if start is not None else lines[-15:]
+                print(f"--- {n} log ({'sanitizer report' if start is not None else 'tail'}) ---")
+                print("\n".join(shown))
     finally:
         t.cleanup()
     for f in failures:
