@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include "tests/fault/fault_util.h"
@@ -110,11 +112,16 @@ TEST(FaultLimits, PerIpLimitRefusesTheNextOnAnyWorkerAndSparesOtherAddresses) {
   }
   mine.pop_back();  // frees one slot for 127.0.0.1, on whichever worker held it
   bool replaced = false;
-  for (int attempt = 0; attempt < 20 && !replaced; ++attempt) {
+  // The slot is free once the server has read the close: retry for a while, not a number of times
+  // (a refused attempt takes microseconds; a sanitized server may take longer to see the close).
+  const auto retry_until = std::chrono::steady_clock::now() + seconds(5);
+  while (!replaced && std::chrono::steady_clock::now() < retry_until) {
     auto next = TestClient::connect(server.port(), "127.0.0.1", nullptr, "127.0.0.1");
     replaced = next && next->exchange("again", milliseconds(500)) == "again";
     if (replaced) {
       mine.push_back(std::move(*next));
+    } else {
+      std::this_thread::sleep_for(milliseconds(20));
     }
   }
   EXPECT_TRUE(replaced);
