@@ -3,7 +3,9 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -15,7 +17,11 @@ struct Quota {
   long long quota_us = 0;
   long long period_us = 0;
   std::string dir;
-  int cpus() const { return static_cast<int>((quota_us + period_us - 1) / period_us); }
+  // CPUs the quota allows, rounded up; saturates rather than overflowing on absurd values.
+  int cpus() const {
+    const long long whole = quota_us / period_us + (quota_us % period_us != 0 ? 1 : 0);
+    return static_cast<int>(std::min<long long>(whole, std::numeric_limits<int>::max()));
+  }
 };
 
 std::vector<std::string> split(const std::string& text, char separator) {
@@ -92,7 +98,10 @@ std::optional<Quota> readQuota(const std::string& dir, bool v2) {
     if (!(file >> max >> quota.period_us) || max == "max") {
       return std::nullopt;
     }
-    quota.quota_us = std::atoll(max.c_str());
+    const auto [end, error] = std::from_chars(max.data(), max.data() + max.size(), quota.quota_us);
+    if (error != std::errc() || end != max.data() + max.size()) {
+      return std::nullopt;  // not a number, or out of range: treat the file as unreadable
+    }
   } else {
     std::ifstream quota_file(dir + "/cpu.cfs_quota_us");
     std::ifstream period_file(dir + "/cpu.cfs_period_us");

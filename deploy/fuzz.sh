@@ -2,10 +2,16 @@
 # Builds the libFuzzer targets with clang (ASan+UBSan) into build-fuzz/ and runs each for a bounded
 # time on a copy of its seed corpus (tests/fuzz/corpus/NAME). A crash, a failed check or a leak
 # fails the run and leaves the input in build-fuzz/findings/.
+# The seed is fixed (FUZZ_SEED, default 1), so a CI run explores the same inputs each time and a
+# failure there is a failure of the change, reproducible here; FUZZ_SEED=0 picks a random seed, for
+# longer exploratory runs (for example FUZZ_SEED=0 deploy/fuzz.sh 600).
 # usage: deploy/fuzz.sh [seconds per target, default 30]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
+seed=${FUZZ_SEED:-1}
+[[ "$seed" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: FUZZ_SEED wants a number, not '$seed'" >&2; exit 1; }
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: seconds wants a positive integer, not '$seconds'" >&2; exit 1; }
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
 targets=(line_framer_fuzz cpu_count_fuzz)
 
@@ -19,8 +25,8 @@ for target in "${targets[@]}"; do
   name=${target%_fuzz}
   work=$(mktemp -d)
   cp tests/fuzz/corpus/"$name"/* "$work"/
-  echo "fuzz.sh: $target for ${seconds}s"
-  "$build_dir/tests/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  echo "fuzz.sh: $target for ${seconds}s, seed $seed"
+  "$build_dir/tests/fuzz/$target" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$build_dir/findings/$target-" -print_final_stats=1 "$work" 2>"$build_dir/$target.log" ||
     { tail -40 "$build_dir/$target.log"; rm -rf "$work"; echo "fuzz.sh: $target FAILED" >&2; exit 1; }
   grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$build_dir/$target.log" | tr '\n' ' '

@@ -111,6 +111,30 @@ TEST(CpuCountTest, AffinityBelowQuotaWinsAndATinyQuotaIsStillOne) {
   EXPECT_EQ(probeUsableCpus(2, tree.paths()).count, 1);
 }
 
+// Found by cpu_count_fuzz: a quota near LLONG_MAX overflowed the rounding up.
+TEST(CpuCountTest, HugeQuotaMeansTheAffinityMaskNotAnOverflow) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "0::/app\n");
+  tree.write("/proc/self/mountinfo", kV2Mount);
+  tree.write("/sys/fs/cgroup/app/cpu.max", "9223372036854775807 100000\n");
+  const CpuCount cpus = probeUsableCpus(4, tree.paths());
+  EXPECT_EQ(cpus.count, 4);
+  EXPECT_NE(cpus.source.find("allows more"), std::string::npos) << cpus.source;
+
+  tree.write("/sys/fs/cgroup/app/cpu.max", "15000088888888888888888 100000\n");  // past LLONG_MAX
+  EXPECT_EQ(probeUsableCpus(4, tree.paths()).source, "affinity mask");
+}
+
+TEST(CpuCountTest, MalformedQuotaIsIgnored) {
+  FakeCgroupTree tree;
+  tree.write("/proc/self/cgroup", "0::/app\n");
+  tree.write("/proc/self/mountinfo", kV2Mount);
+  tree.write("/sys/fs/cgroup/app/cpu.max", "150000x 100000\n");
+  const CpuCount cpus = probeUsableCpus(4, tree.paths());
+  EXPECT_EQ(cpus.count, 4);
+  EXPECT_EQ(cpus.source, "affinity mask");
+}
+
 TEST(CpuCountTest, ThisMachineAgreesWithItsAffinityMaskOrLess) {
   const int affinity = affinityCpuCount();
   EXPECT_GE(affinity, 1);
