@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Per-core efficiency of reactord against the hand-written epoll reference: messages echoed per
 # server CPU-second (utime + stime from /proc/PID/stat over the measured window) in 64 B ping-pong
-# on 50 connections, server pinned to CPU 0 and reactor-bench to CPU 1. Runs alternate between the
-# two servers; medians are printed, and their ratio.
+# on 50 connections, server pinned to CPU 0 and reactor-bench to CPU 1. Each round runs both
+# servers back to back, in alternating order (A B, B A, ...), so that a drift in what this shared
+# VM's CPU delivers does not always land on the same server. Printed: the median of each server's
+# figures and their ratio, and the median of the per-round ratios (each from two adjacent runs).
 #
 # usage: bench/per_core.sh [--repeat=5] [--duration_s=5] [--server=reactord1]
 #   --server  what to compare with the reference (default reactord1: reactord --workers=1)
@@ -29,8 +31,12 @@ done
 
 warmup=$(awk -v d="$duration" 'BEGIN {print d / 5}')
 declare -A figures=([epoll]="" ["$server"]="")
+declare -A this_round=()
+ratios=""
 for round in $(seq 1 "$repeat"); do
-  for name in "$server" epoll; do
+  order=("$server" epoll)
+  ((round % 2)) || order=(epoll "$server")
+  for name in "${order[@]}"; do
     bench_start "$name"
     out="$BENCH_TMP/$name.$round"
     bench_load "$out" "$warmup" "$duration" --mode=pingpong --protocol=echo --connections=50 \
@@ -42,7 +48,9 @@ for round in $(seq 1 "$repeat"); do
     echo "round $round: $name $figure msgs per server CPU-s ($rate msgs/s," \
       "$(jq '.server_cpu_s / .window_s * 100 | floor' "$out")% of a CPU)"
     figures[$name]+="$figure "
+    this_round[$name]=$figure
   done
+  ratios+="$(awk -v a="${this_round[$server]}" -v b="${this_round[epoll]}" 'BEGIN {print a / b}') "
 done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END {
@@ -51,3 +59,5 @@ ours=$(median <<<"${figures[$server]}")
 reference=$(median <<<"${figures[epoll]}")
 echo "median of $repeat: $server $ours, epoll reference $reference msgs per server CPU-s;" \
   "ratio $server/epoll = $(awk -v a="$ours" -v b="$reference" 'BEGIN {printf "%.2f", a / b}')"
+echo "per-round ratios $server/epoll: $(for r in $ratios; do printf '%.2f ' "$r"; done)-" \
+  "median $(median <<<"$ratios" | xargs printf '%.2f')"

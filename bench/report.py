@@ -173,8 +173,9 @@ def write_table(path, run, servers, table, cpus):
         f"{run['duration_s']:g} s measured; figures are medians of {run['repeat']} interleaved "
         f"round(s). Syscalls come from a separate {run['strace_s']:g} s run under "
         f"`strace -c -f` in round 1 (strace slows the server; its msgs/s are not shown). "
-        f"Load average (1 min) {run['load_start']} at the start, {run['load_end']} at the end: "
-        f"other work on this shared machine shows up as server CPU % well below 100.",
+        f"Load average (1 min) {run['load_start']} at the start, {run['load_end']} at the end, "
+        f"on {run['cpus']} CPUs; when other work shares the machine, it shows up as server CPU % "
+        f"well below 100.",
         "",
     ]
     for scenario, title in SCENARIOS.items():
