@@ -180,16 +180,15 @@ int ServerProcess::fdCount() const {
   return count;
 }
 
-bool ServerProcess::signalBlocked(int signal_number) const {
+uint64_t ServerProcess::blockedSignals() const {
   std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
   std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("SigBlk:", 0) == 0) {
-      const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
-      return (mask >> (signal_number - 1)) & 1;
+      return std::stoull(line.substr(7), nullptr, 16);
     }
   }
-  return false;
+  return 0;
 }
 
 std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {

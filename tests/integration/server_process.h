@@ -56,9 +56,10 @@ class ServerProcess {
   double cpuSeconds() const;
   // Open file descriptors of the server, from /proc/PID/fd (-1 if it is gone).
   int fdCount() const;
-  // True once `signal_number` is in the server's blocked mask (SigBlk of /proc/PID/status): from
-  // then on it is queued for the supervisor instead of killing the process by its default action.
-  bool signalBlocked(int signal_number) const;
+  // The server's blocked-signal mask (SigBlk of /proc/PID/status), read once; bit N-1 stands for
+  // signal N. A blocked signal is queued for the supervisor instead of killing the process by its
+  // default action. 0 once the process is gone.
+  uint64_t blockedSignals() const;
   // The keys of the server's last stats line labelled `label` ("final" or "stats").
   std::map<std::string, std::string> statsLine(const std::string& label = "final") const;
 
