@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -21,14 +21,8 @@ constexpr int kNobody = 65534;
 
 // Threads of process `pid` (1 before reactord starts its workers and supervisor), 0 if gone.
 int threadCount(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) {
-      return std::stoi(line.substr(8));
-    }
-  }
-  return 0;
+  const std::optional<std::string> threads = procStatusField(pid, "Threads");
+  return threads ? std::stoi(*threads) : 0;
 }
 
 // True when a user with no rights of owner or group can run `path`: every directory on the way is

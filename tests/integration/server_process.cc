@@ -143,14 +143,8 @@ bool ServerProcess::waitForOutputEnd(milliseconds timeout) const {
 }
 
 long ServerProcess::rssKb() const {
-  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      return std::stol(line.substr(6));
-    }
-  }
-  return -1;
+  const std::optional<std::string> rss = procStatusField(pid_, "VmRSS");
+  return rss ? std::stol(*rss) : -1;
 }
 
 double ServerProcess::cpuSeconds() const {
@@ -181,18 +175,24 @@ int ServerProcess::fdCount() const {
 }
 
 uint64_t ServerProcess::blockedSignals() const {
-  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("SigBlk:", 0) == 0) {
-      return std::stoull(line.substr(7), nullptr, 16);
-    }
-  }
-  return 0;
+  const std::optional<std::string> mask = procStatusField(pid_, "SigBlk");
+  return mask ? std::stoull(*mask, nullptr, 16) : 0;
 }
 
 std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {
   return parseStatsLine(log(), label);
+}
+
+std::optional<std::string> procStatusField(pid_t pid, const std::string& key) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string prefix = key + ":";
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      return line.substr(prefix.size());
+    }
+  }
+  return std::nullopt;
 }
 
 std::map<std::string, std::string> parseStatsLine(const std::string& log,

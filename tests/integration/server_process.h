@@ -85,6 +85,10 @@ struct RunResult {
 };
 RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1);
 
+// The value of `key` ("VmRSS", "SigBlk", "Threads", ...) in /proc/PID/status, after its colon;
+// nullopt once the process is gone.
+std::optional<std::string> procStatusField(pid_t pid, const std::string& key);
+
 // The key=value pairs of the last line in `log` that contains "] LABEL " (a glog stats line), empty
 // if there is none. List values (worker_accepted=1,2) stay strings: see statsList().
 std::map<std::string, std::string> parseStatsLine(const std::string& log, const std::string& label);
