@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -12,6 +13,7 @@
 #include "server/admin_server.h"
 #include "server/flags.h"
 #include "server/server.h"
+#include "server/status_file.h"
 #include "server/supervisor.h"
 
 namespace {
@@ -31,6 +33,17 @@ void raiseOpenFileLimit() {
 
 const char* protocolName(reactord::server::Protocol protocol) {
   return protocol == reactord::server::Protocol::kAck ? "ack" : "echo";
+}
+
+// What --status_file tells a health checker: where to connect and how to talk.
+reactord::common::ServerStatus statusOf(const reactord::server::Server& server,
+                                        const reactord::server::ServerOptions& options) {
+  reactord::common::ServerStatus status;
+  status.address = reactord::common::ServerStatus::probeAddressFor(server.address());
+  status.protocol = protocolName(options.protocol);
+  status.oneshot = options.oneshot;
+  status.pid = getpid();
+  return status;
 }
 
 }  // namespace
@@ -58,11 +71,21 @@ int main(int argc, char** argv) {
     LOG(ERROR) << error;
     return 1;
   }
+  // Written while no thread runs yet, so that a failure still exits cleanly, and before the
+  // "listening on" line, so that the line means the file is there. A checker that reads it at once
+  // connects into the listeners' accept queues and is answered as soon as the workers run. The
+  // destructor removes it on every return from main.
+  reactord::server::StatusFile status_file(options.status_file);
+  if (!status_file.write(statusOf(server, options), &error)) {
+    LOG(ERROR) << error;
+    return 1;
+  }
   LOG(INFO) << "reactord " << REACTORD_VERSION << " protocol=" << protocolName(options.protocol)
             << " oneshot=" << options.oneshot << " max_connections=" << options.max_connections
             << " max_pending_bytes=" << options.max_pending_bytes
             << " idle_timeout_s=" << options.idle_timeout_s
-            << " drain_timeout_s=" << options.drain_timeout_s;
+            << " drain_timeout_s=" << options.drain_timeout_s
+            << " drain_delay_s=" << options.drain_delay_s;
   LOG(INFO) << "listening on " << server.address().toString() << " workers=" << options.workers;
   // Bound before any thread starts, so that a busy admin port fails the start cleanly; served
   // after the workers, on its own thread and base; the supervisor stops it last.

@@ -29,8 +29,10 @@ class Server {
   const common::SocketAddress& address() const { return address_; }
   void start();
 
-  // Thread-safe. beginDrain() and stop() end readiness: draining() is true from their first
-  // instruction on.
+  // Thread-safe. endReadiness(), beginDrain() and stop() end readiness: draining() (what /readyz
+  // reports) is true from their first instruction on. endReadiness() alone leaves the listeners
+  // accepting and serving (the drain delay).
+  void endReadiness() { draining_ = true; }
   void beginDrain();
   void stop();
   void join();

@@ -33,6 +33,7 @@ struct ServerOptions {
   size_t max_message_bytes = size_t{64} * 1024;
   int idle_timeout_s = 0;  // 0 = off
   int drain_timeout_s = 5;
+  int drain_delay_s = 0;                // not ready but still accepting, before the drain; 0 = none
   int stats_interval_s = 10;            // 0 = only the final line
   uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
   int write_timeout_s = 0;              // pending output that has not moved; 0 = off
@@ -41,6 +42,7 @@ struct ServerOptions {
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
   StatsFormat stats_format = StatsFormat::kText;
+  std::string status_file;  // where to tell a health checker how to reach us; empty = off
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
 };
 

@@ -59,6 +59,9 @@ std::chrono::nanoseconds Supervisor::waitBudget() const {
   if (draining_) {
     return kDrainPoll;
   }
+  if (delaying_) {
+    return std::max(std::chrono::nanoseconds(0), std::min(delay_end_, next_stats_) - Clock::now());
+  }
   return std::max(std::chrono::nanoseconds(0), next_stats_ - Clock::now());
 }
 
@@ -76,6 +79,12 @@ void Supervisor::run() {
     }
     if (!stopping_ && Clock::now() >= next_stats_) {
       logStats("stats");
+    }
+    if (delaying_ && !stopping_ && Clock::now() >= delay_end_) {
+      delaying_ = false;
+      LOG(INFO) << "drain delay: " << options_.drain_delay_s << "s over, "
+                << server_.activeConnections() << " open connections";
+      beginDrain();
     }
     if (draining_ && !stopping_) {
       checkDrain();
@@ -95,8 +104,10 @@ void Supervisor::onSignal(int signal) {
   switch (signal) {
     case SIGTERM:
     case SIGINT:
-      if (draining_) {
+      if (draining_ || delaying_) {
         stopNow("second SIGTERM/SIGINT");
+      } else if (options_.drain_delay_s > 0) {
+        beginDrainDelay();
       } else {
         beginDrain();
       }
@@ -113,6 +124,15 @@ void Supervisor::onSignal(int signal) {
     default:
       LOG(WARNING) << "unexpected signal " << signal;
   }
+}
+
+void Supervisor::beginDrainDelay() {
+  delaying_ = true;
+  delay_end_ = Clock::now() + std::chrono::seconds(options_.drain_delay_s);
+  server_.endReadiness();
+  LOG(INFO) << "drain delay: /readyz answers 503 from now; the listeners keep accepting and "
+               "serving for "
+            << options_.drain_delay_s << "s, then the drain begins";
 }
 
 void Supervisor::beginDrain() {

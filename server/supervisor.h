@@ -15,10 +15,13 @@ namespace reactord::server {
 
 // The supervisor thread: waits for signals (sigtimedwait; every thread has them blocked), logs a
 // stats line every --stats_interval_s, and runs shutdown in a fixed, logged order:
-//   SIGTERM/SIGINT  drain: workers accept what is queued and close their listeners, open
-//                   connections are served until their clients close them or --drain_timeout_s
-//                   passes, then the rest are closed (counted as forced) and the process exits 0.
-//   again, SIGQUIT  immediate stop: close everything now, exit 0.
+//   SIGTERM/SIGINT  with --drain_delay_s, first the delay: /readyz answers 503 while the
+//                   listeners still accept and serve; then the drain: workers accept what is
+//                   queued and close their listeners, open connections are served until their
+//                   clients close them or --drain_timeout_s passes, then the rest are closed
+//                   (counted as forced) and the process exits 0.
+//   again (in the delay or the drain), SIGQUIT
+//                   immediate stop: close everything now, exit 0.
 //   SIGUSR1         a stats line now.
 //   SIGHUP          logged and ignored (there is no configuration to reload).
 // The admin endpoint, when there is one, is stopped last, after the final stats line, so that
@@ -42,6 +45,7 @@ class Supervisor {
 
   void run();
   void onSignal(int signal);
+  void beginDrainDelay();
   void beginDrain();
   void checkDrain();
   void stopNow(const char* why);
@@ -52,6 +56,8 @@ class Supervisor {
   AdminServer* const admin_;
   const ServerOptions options_;
   const Clock::time_point started_;
+  bool delaying_ = false;  // in the drain delay: not ready, still accepting
+  Clock::time_point delay_end_;
   bool draining_ = false;
   bool stopping_ = false;
   Clock::time_point drain_deadline_;

@@ -2,8 +2,12 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -104,6 +108,65 @@ TEST(ReactorClientTest, CheckTimesOutOnAServerThatNeverAnswers) {
   EXPECT_FALSE(run.timed_out);  // it gave up by itself, long before the test's deadline
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("timed out"), std::string::npos) << run.err;
+}
+
+// The container HEALTHCHECK: --status_file gives the address and the protocol, whatever port and
+// protocol the server was started with.
+TEST(ReactorClientTest, CheckReadsAddressAndProtocolFromTheStatusFile) {
+  char dir_pattern[] = "/tmp/reactor-client-status-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_pattern), nullptr);
+  const std::string dir = dir_pattern;
+  const std::string path = dir + "/reactord.status";
+  auto check = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {REACTOR_CLIENT_BINARY, "--check", "--timeout_ms=2000",
+                                     "--status_file=" + path};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return runProcess(argv, "", kDeadline);
+  };
+  {
+    reactord::testing::ServerProcess ack(
+        {"--bind=0.0.0.0", "--workers=1", "--protocol=ack", "--status_file=" + path});
+    const ProcessResult run = check();
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out.rfind("ok: ack round trip with 127.0.0.1:" + std::to_string(ack.port()), 0),
+              0u)
+        << run.out;
+    // The file names the address: flags that would contradict it are refused.
+    const ProcessResult both = check({"--port=" + std::to_string(ack.port())});
+    EXPECT_EQ(both.exit_code, 1);
+    EXPECT_NE(both.err.find("drop --port"), std::string::npos) << both.err;
+    const ProcessResult no_check =
+        runProcess({REACTOR_CLIENT_BINARY, "--status_file=" + path, "hello"}, "", kDeadline);
+    EXPECT_EQ(no_check.exit_code, 1);
+    EXPECT_NE(no_check.err.find("goes with --check"), std::string::npos) << no_check.err;
+    ack.signal(SIGTERM);
+    EXPECT_EQ(ack.waitExit(milliseconds(10000)), 0);
+  }
+  // The server is gone and so is its file: the check fails and says why.
+  const ProcessResult missing = check();
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find(path + ": No such file or directory"), std::string::npos)
+      << missing.err;
+  EXPECT_TRUE(missing.out.empty());
+
+  // A file left behind by a server killed without cleanup: its address refuses, the check fails.
+  {
+    std::ofstream stale(path);
+    stale << "address=127.0.0.1:" << closedPort() << " protocol=echo oneshot=0 pid=1\n";
+  }
+  const ProcessResult stale = check();
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_NE(stale.err.find("Connection refused"), std::string::npos) << stale.err;
+  {
+    std::ofstream garbage(path);
+    garbage << "port 7000\n";
+  }
+  const ProcessResult malformed = check();
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_NE(malformed.err.find("malformed: 'port' is not key=value"), std::string::npos)
+      << malformed.err;
+  unlink(path.c_str());
+  rmdir(dir.c_str());
 }
 
 TEST(ReactorClientTest, MessageModeTimesOutToo) {
