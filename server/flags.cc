@@ -3,13 +3,17 @@
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/cpu_count.h"
 #include "common/socket_address.h"
+#include "server/command_line.h"
 
 DEFINE_string(bind, "0.0.0.0",
               "Address to listen on: an IPv4 or IPv6 address; '::' serves both families.");
@@ -155,7 +159,13 @@ constexpr const char* kUsage =
     "same port; the kernel spreads connections across them. Signals: SIGTERM/SIGINT drain and\n"
     "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
     "stderr unless glog is configured (--log_dir, GLOG_* variables). --admin_port serves\n"
-    "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.";
+    "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.\n"
+    "\n"
+    "Every flag can also come from the environment as FLAGS_<name> (FLAGS_port=7100) or from a\n"
+    "file (--flagfile=PATH, one --name=value a line, '#' comments). The command line wins over\n"
+    "the environment, which wins over the defaults. An unknown flag, wherever it comes from, is "
+    "an\n"
+    "error (exit 1).";
 
 bool isDefault(const char* flag) {
   gflags::CommandLineFlagInfo info;
@@ -177,18 +187,76 @@ void logToStderrUnlessConfigured() {
   FLAGS_logtostderr = true;
 }
 
+bool helpAsked() {
+  for (const char* flag : {"help", "helpfull", "helpshort"}) {
+    std::string value;
+    if (gflags::GetCommandLineOption(flag, &value) && value == "true") {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> environmentEntries() {
+  std::vector<std::string> entries;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    entries.emplace_back(*entry);
+  }
+  return entries;
+}
+
+// Parses the environment's FLAGS_<name> variables, then the command line, with every flagfile
+// expanded (CommandLine), through gflags' parser and the validators. Exits 1 on an error; exits 0
+// after --help (gflags' own exit code for it is 1) and --version.
+void parseFlags(int argc, char** argv) {
+  const CommandLine command_line(
+      [](std::string_view name) {
+        gflags::CommandLineFlagInfo info;
+        return gflags::GetCommandLineFlagInfo(std::string(name).c_str(), &info);
+      },
+      [](std::string_view name, std::string_view value) {
+        // Sets it now, through the flag's parser and validator; the command line, parsed after,
+        // still wins.
+        return !gflags::SetCommandLineOption(std::string(name).c_str(), std::string(value).c_str())
+                    .empty();
+      });
+  std::string error;
+  const auto built =
+      command_line.build(std::vector<std::string>(argv, argv + argc), environmentEntries(), &error);
+  if (!built) {
+    std::fprintf(stderr, "reactord: %s\n", error.c_str());
+    std::exit(1);
+  }
+  // gflags keeps pointers into the argument strings: they live as long as the process.
+  static std::vector<std::string> storage;
+  storage = *built;
+  std::vector<char*> pointers;
+  for (std::string& argument : storage) {
+    pointers.push_back(argument.data());
+  }
+  pointers.push_back(nullptr);
+  int count = static_cast<int>(storage.size());
+  char** arguments = pointers.data();
+  gflags::ParseCommandLineNonHelpFlags(&count, &arguments, /*remove_flags=*/true);
+  if (helpAsked()) {
+    gflags::ShowUsageWithFlags(argv[0]);
+    std::exit(0);
+  }
+  gflags::HandleCommandLineHelpFlags();  // --version (exit 0) and the rarer --help* forms
+  if (count > 1) {
+    std::fprintf(stderr,
+                 "reactord: unexpected argument '%s' (flags look like --port=7000; see --help)\n",
+                 arguments[1]);
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 ServerOptions parseCommandLine(int* argc, char*** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(REACTORD_VERSION);
-  gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
-  if (*argc > 1) {
-    std::fprintf(stderr,
-                 "reactord: unexpected argument '%s' (flags look like --port=7000; see --help)\n",
-                 (*argv)[1]);
-    std::exit(1);
-  }
+  parseFlags(*argc, *argv);
   logToStderrUnlessConfigured();
   google::InitGoogleLogging((*argv)[0]);
 

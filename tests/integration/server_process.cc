@@ -19,8 +19,8 @@
 namespace reactord::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit = 0,
-            int run_as_uid = -1) {
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit,
+            int run_as_uid, const std::vector<std::string>& environment) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
@@ -45,6 +45,10 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file
         (setgroups(0, nullptr) != 0 || setgid(run_as_uid) != 0 || setuid(run_as_uid) != 0)) {
       _exit(126);
     }
+    for (const std::string& entry : environment) {
+      const size_t equals = entry.find('=');
+      setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -63,10 +67,11 @@ std::optional<int> decodeStatus(int status) {
 }  // namespace
 
 ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening,
-                             int open_file_limit, int run_as_uid) {
+                             int open_file_limit, int run_as_uid,
+                             const std::vector<std::string>& environment) {
   flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
   int output_fd = -1;
-  pid_ = spawn(flags, &output_fd, open_file_limit, run_as_uid);
+  pid_ = spawn(flags, &output_fd, open_file_limit, run_as_uid, environment);
   reader_ = std::thread([this, output_fd] { readLog(output_fd); });
   if (!wait_listening) {
     return;
@@ -241,8 +246,10 @@ int listenerCount(uint16_t port) {
   return count;
 }
 
-RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid) {
-  ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid);
+RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid,
+                      const std::vector<std::string>& environment) {
+  ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid,
+                        environment);
   RunResult result;
   result.exit_code = process.waitExit(milliseconds(10000)).value_or(-1000);
   process.waitForOutputEnd(milliseconds(2000));

@@ -34,9 +34,11 @@ class ServerProcess {
   // is false (for runs that are meant to fail). A non-zero `open_file_limit` sets the server's
   // RLIMIT_NOFILE (soft and hard) before it starts.
   // A non-negative `run_as_uid` makes the child setgid/setuid to it (same number for the group,
-  // as nobody/nogroup 65534) before exec; the caller must be root.
+  // as nobody/nogroup 65534) before exec; the caller must be root. `environment` entries
+  // (NAME=VALUE) are added to the child's environment.
   explicit ServerProcess(std::vector<std::string> flags, bool wait_listening = true,
-                         int open_file_limit = 0, int run_as_uid = -1);
+                         int open_file_limit = 0, int run_as_uid = -1,
+                         const std::vector<std::string>& environment = {});
   ~ServerProcess();
 
   uint16_t port() const { return port_; }
@@ -83,7 +85,8 @@ struct RunResult {
   int exit_code = -1;
   std::string output;
 };
-RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1);
+RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1,
+                      const std::vector<std::string>& environment = {});
 
 // The value of `key` ("VmRSS", "SigBlk", "Threads", ...) in /proc/PID/status, after its colon;
 // nullopt once the process is gone.
