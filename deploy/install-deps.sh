@@ -2,14 +2,17 @@
 # Installs, with apt, every Debian package that reactord needs to build, test and run, and
 # nothing that is already there. Used by deploy/run.sh, deploy/test.sh and the Dockerfile.
 #
-# usage: deploy/install-deps.sh [build|test|bench|deploy]   (default: test)
+# usage: deploy/install-deps.sh [build|test|image|bench|deploy|container]   (default: test)
 #   build  compiler, CMake and the libraries
 #   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl) and clang
 #          with its runtime for the fuzzers
+#   image  test + tini (the Dockerfile's build stage: deploy/stage-rootfs.sh copies it)
 #   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot,
 #          jq)
 #   deploy test + what deploy/lint.sh and tests/deploy use (haproxy, tini, npm for the linters,
-#          debootstrap for the runtime-stage test)
+#          debootstrap for the base images of deploy/container-engine.sh)
+#   container  deploy + a real container engine and what the container tests drive (docker.io,
+#          docker-compose 1.29, prometheus with promtool): deploy/test-containers.sh
 set -euo pipefail
 
 profile=${1:-test}
@@ -18,13 +21,16 @@ build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-
 test_pkgs=(iproute2 procps python3 ncat curl jq clang libclang-rt-14-dev)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
 deploy_pkgs=(haproxy tini nodejs npm debootstrap)
+container_pkgs=(docker.io docker-compose prometheus)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;
   test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  image) want=("${build_pkgs[@]}" "${test_pkgs[@]}" tini) ;;
   bench) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
   deploy) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${deploy_pkgs[@]}") ;;
-  *) echo "install-deps.sh: unknown profile '$profile' (build, test, bench or deploy)" >&2; exit 2 ;;
+  container) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${deploy_pkgs[@]}" "${container_pkgs[@]}") ;;
+  *) echo "install-deps.sh: unknown profile '$profile' (build, test, image, bench, deploy or container)" >&2; exit 2 ;;
 esac
 
 missing=()
