@@ -33,9 +33,26 @@ label=org.reactord.test-run
 log() { echo "container-engine: $*"; }
 no_engine() { echo "container-engine: no container engine can run here: $*" >&2; exit 3; }
 
-docker_ok() { timeout 20 docker info >/dev/null 2>&1; }
+# `docker info` answers in milliseconds, but a daemon busy with builds on a loaded machine may take
+# seconds.
+docker_ok() { timeout 60 docker info >/dev/null 2>&1; }
+
+# A dockerd that runs already (ours from an earlier `up`, or anybody's) but does not answer: never
+# start a second one beside it (it would take over the socket path and cut the first one off).
+running_dockerd() {
+  local pid
+  for pidfile in /var/run/docker.pid /run/docker.pid; do
+    [ -s "$pidfile" ] && pid=$(cat "$pidfile") && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
+  done
+  pgrep -x dockerd | head -1
+}
 
 start_dockerd() {
+  local other
+  other=$(running_dockerd || true)
+  if [ -n "$other" ]; then
+    no_engine "dockerd (pid $other) runs but does not answer on $(docker context inspect -f '{{.Endpoints.docker.Host}}' 2>/dev/null || echo its socket); not starting a second one"
+  fi
   [ "$(id -u)" = 0 ] || no_engine "no engine answers and starting dockerd needs root"
   command -v dockerd >/dev/null || no_engine "no engine answers and dockerd is not installed (deploy/install-deps.sh container)"
   command -v docker >/dev/null || no_engine "the docker client is not installed (deploy/install-deps.sh container)"
@@ -49,7 +66,8 @@ start_dockerd() {
   # shellcheck disable=SC2206  # words on purpose
   args+=(${REACTORD_DOCKERD_ARGS:-})
   log "starting dockerd ${args[*]} (log: $state/dockerd.log)"
-  setsid dockerd "${args[@]}" >"$state/dockerd.log" 2>&1 </dev/null 9>&- &
+  echo "=== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$state/dockerd.log"
+  setsid dockerd "${args[@]}" >>"$state/dockerd.log" 2>&1 </dev/null 9>&- &
   local pid=$!
   echo "$pid" >"$state/dockerd.pid"
   local deadline=$((SECONDS + 60))
@@ -131,7 +149,8 @@ up() {
   exec 9>"$state/lock"
   flock 9
   [ -s "$state/run-id" ] || echo "run-$(date +%Y%m%d%H%M%S)-$$" >"$state/run-id"
-  if [ -s "$state/dockerd.pid" ] && kill -0 "$(cat "$state/dockerd.pid")" 2>/dev/null && docker_ok; then
+  if [ -s "$state/dockerd.pid" ] && kill -0 "$(cat "$state/dockerd.pid")" 2>/dev/null; then
+    docker_ok || no_engine "dockerd (pid $(cat "$state/dockerd.pid")), started by an earlier 'up', does not answer (log: $state/dockerd.log)"
     log "dockerd (pid $(cat "$state/dockerd.pid")) started by an earlier 'up' answers"
   elif docker_ok; then
     rm -f "$state/dockerd.pid"
