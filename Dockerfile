@@ -41,14 +41,15 @@ USER 10001:10001
 # glog writes files under /tmp by default; a container logs to stderr. The status file tells the
 # HEALTHCHECK where reactord listens and with which protocol, however it was configured
 # (arguments, --flagfile, FLAGS_* variables); /dev/shm is a private writable tmpfs in every
-# container, with --read-only too.
+# container, with --read-only too. The check takes the path from the same variable
+# (--tryfromenv), so `-e FLAGS_status_file=...` moves both (needed with --ipc=none: no /dev/shm).
 ENV GLOG_logtostderr=1 FLAGS_status_file=/dev/shm/reactord.status
 EXPOSE 7000
 # reactord drains on SIGTERM (--drain_delay_s, default 0, then --drain_timeout_s, default 5 s),
 # inside docker stop's 10 s.
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["/usr/local/bin/reactor-client", "--check", "--status_file=/dev/shm/reactord.status", "--timeout_ms=2000"]
+  CMD ["/usr/local/bin/reactor-client", "--check", "--tryfromenv=status_file", "--timeout_ms=2000"]
 # tini as PID 1 forwards SIGTERM to reactord and reaps zombies. No CMD: the defaults (port 7000,
 # --workers=0) hold unless arguments or FLAGS_* variables say otherwise; an argument in CMD would
 # override the environment.

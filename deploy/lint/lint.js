@@ -7,8 +7,8 @@
 // Dockerfile: dockerfile-utils (syntax, instructions, flags), then the image's rules: a runtime
 //   stage (FROM scratch, or debian:bookworm-slim) that runs as a numeric non-root user under tini,
 //   STOPSIGNAL SIGTERM, glog to stderr, EXPOSE 7000, the OCI labels with VERSION and REVISION
-//   build arguments, a HEALTHCHECK through reactor-client --check --status_file naming the file
-//   that ENV FLAGS_status_file gives reactord (never a fixed port), no CMD flags (they would
+//   build arguments, a HEALTHCHECK through reactor-client --check reading the status file that
+//   ENV FLAGS_status_file gives reactord (--tryfromenv=status_file; never a fixed port), no CMD flags (they would
 //   override FLAGS_* variables), and every RUN an exec-form call of a deploy/ script that CI runs
 //   too. deploy/compose/haproxy/Dockerfile: dockerfile-utils.
 // deploy/k8s: every object against the Kubernetes OpenAPI schemas of kubernetes-models, unknown
@@ -152,18 +152,21 @@ function lintHealthcheck(where, runtime, args, last) {
     argv = [];
   }
   if (!/reactor-client$/.test(argv[0] || '') || !argv.includes('--check')) {
-    fail(where, 'runtime stage needs HEALTHCHECK ... CMD ["/usr/local/bin/reactor-client", "--check", "--status_file=...", ...] (exec form)');
+    fail(where, 'runtime stage needs HEALTHCHECK ... CMD ["/usr/local/bin/reactor-client", "--check", "--tryfromenv=status_file", ...] (exec form)');
     return;
   }
   const fixed = argv.filter((a) => /^--(host|port|protocol)=/.test(a));
   if (fixed.length) {
-    fail(where, `HEALTHCHECK ${fixed.join(' ')}: a fixed address breaks when the user runs reactord with another one; use --status_file`);
+    fail(where, `HEALTHCHECK ${fixed.join(' ')}: a fixed address breaks when the user runs reactord with another one; read the status file (--tryfromenv=status_file)`);
   }
-  const statusFile = (argv.find((a) => a.startsWith('--status_file=')) || '').split('=')[1];
   const env = runtime.filter((i) => i.getKeyword() === 'ENV').map(args).join(' ');
   const envFile = (env.match(/\bFLAGS_status_file=(\S+)/) || [])[1];
-  if (!statusFile) fail(where, 'HEALTHCHECK needs --status_file=PATH (the file reactord writes with its address)');
-  else if (statusFile !== envFile) {
+  if (!envFile) fail(where, 'runtime stage needs ENV FLAGS_status_file=PATH (reactord writes its address there for the HEALTHCHECK)');
+  const statusFile = (argv.find((a) => a.startsWith('--status_file=')) || '').split('=')[1];
+  const fromEnv = argv.some((a) => /^--tryfromenv=(.*,)?status_file(,|$)/.test(a));
+  if (!statusFile && !fromEnv) {
+    fail(where, 'HEALTHCHECK needs --tryfromenv=status_file (the path from ENV FLAGS_status_file, as reactord reads it) or --status_file=PATH');
+  } else if (statusFile && statusFile !== envFile) {
     fail(where, `HEALTHCHECK reads --status_file=${statusFile} but ENV FLAGS_status_file is ${envFile || 'not set'}: the check would never find the server`);
   }
 }

@@ -9,6 +9,8 @@ only its timing is shortened with --health-interval=1s --health-retries=2):
   env              -e FLAGS_port=7200 -e FLAGS_protocol=ack -e FLAGS_bind=::
   flagfile         -v FILE:/etc/reactord.flags IMAGE --flagfile=/etc/reactord.flags (port 7300, ack)
   oneshot          -e FLAGS_oneshot=true --port=7400
+  ipc-none         --ipc=none (no /dev/shm) -e FLAGS_status_file=/tmp/reactord.status --port=7500:
+                   the check takes the status file's path from the same variable
 Each must turn healthy, the check's output naming the port and protocol it probed. Then reactord in
 the `args` container is stopped with SIGSTOP: the container must turn unhealthy (the check is shown
 to fail), and healthy again after SIGCONT.
@@ -37,6 +39,7 @@ def main():
         ("env", {"FLAGS_port": "7200", "FLAGS_protocol": "ack", "FLAGS_bind": "::"}, [], [], "ack", 7200),
         ("flagfile", {}, ["-v", f"{flagfile}:/etc/reactord.flags:ro"], ["--flagfile=/etc/reactord.flags"], "ack", 7300),
         ("oneshot", {"FLAGS_oneshot": "true"}, [], ["--port=7400"], "echo", 7400),
+        ("ipc-none", {"FLAGS_status_file": "/tmp/reactord.status"}, ["--ipc=none"], ["--port=7500"], "echo", 7500),
     ]
     with lib.Network() as net:
         containers = {}
@@ -45,7 +48,7 @@ def main():
                 containers[name] = lib.Container(f"health-{name}", args=args, network=net, env=env, options=opts).__enter__()
             for name, env, opts, args, protocol, port in cases:
                 c = containers[name]
-                how = " ".join([f"-e {k}={v}" for k, v in env.items()] + args) or "(defaults)"
+                how = " ".join(opts[:1] + [f"-e {k}={v}" for k, v in env.items()] + args) or "(defaults)"
                 try:
                     c.wait_health("healthy", timeout=60)
                     ok = True

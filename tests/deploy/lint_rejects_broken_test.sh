@@ -5,7 +5,8 @@
 # manifest missing from kustomization.yaml, an image without a registry, an exec probe or hook
 # that the image cannot run, an admin port open to every pod, a NetworkPolicy or PodMonitor that
 # misses the pods, a Dockerfile with a shell-form RUN / root user / unknown instruction / a
-# HEALTHCHECK on a fixed port or another status file / flags in CMD / a missing OCI label, a
+# HEALTHCHECK on a fixed port or another status file / no status file / flags in CMD / a missing
+# OCI label, a
 # compose file with an unknown key or a short grace period, and a haproxy.cfg with a bad keyword.
 # Exit 77 (skip) without npm.
 set -euo pipefail
@@ -87,9 +88,11 @@ check_case dockerfile_root_user "numeric and not 0" Dockerfile 's/^USER 10001:10
 check_case dockerfile_unknown_instruction "Unknown instruction: EXPOSED" Dockerfile 's/^EXPOSE 7000/EXPOSED 7000/'
 check_case dockerfile_no_stopsignal "STOPSIGNAL SIGTERM" Dockerfile 's/^STOPSIGNAL SIGTERM/STOPSIGNAL SIGKILL/'
 check_case dockerfile_healthcheck_fixed_port "a fixed address breaks" Dockerfile \
-  's|"--status_file=/dev/shm/reactord.status"|"--status_file=/dev/shm/reactord.status", "--port=7000"|'
-check_case dockerfile_healthcheck_other_file "but ENV FLAGS_status_file is /run/reactord.status" Dockerfile \
-  's|FLAGS_status_file=/dev/shm/reactord.status|FLAGS_status_file=/run/reactord.status|'
+  's|"--tryfromenv=status_file"|"--port=7000"|'
+check_case dockerfile_healthcheck_other_file "but ENV FLAGS_status_file is /dev/shm/reactord.status" Dockerfile \
+  's|"--tryfromenv=status_file"|"--status_file=/run/reactord.status"|'
+check_case dockerfile_no_status_file "runtime stage needs ENV FLAGS_status_file" Dockerfile \
+  's| FLAGS_status_file=/dev/shm/reactord.status||'
 check_case dockerfile_cmd_flags "flags in CMD override the FLAGS_\* variables" Dockerfile \
   's|^ENTRYPOINT \(.*\)|ENTRYPOINT \1\nCMD ["--port=7000", "--workers=0"]|'
 check_case dockerfile_label_missing "needs LABEL org.opencontainers.image.revision" Dockerfile \
