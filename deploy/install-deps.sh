@@ -12,7 +12,8 @@
 #   deploy test + what deploy/lint.sh and tests/deploy use (haproxy, tini, npm for the linters,
 #          debootstrap for the base images of deploy/container-engine.sh)
 #   container  deploy + a real container engine and what the container tests drive (docker.io,
-#          docker-compose 1.29, prometheus with promtool): deploy/test-containers.sh
+#          docker-compose 1.29, prometheus with promtool, python3-yaml for the compose test):
+#          deploy/test-containers.sh
 set -euo pipefail
 
 profile=${1:-test}
@@ -21,7 +22,7 @@ build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-
 test_pkgs=(iproute2 procps python3 ncat curl jq clang libclang-rt-14-dev)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
 deploy_pkgs=(haproxy tini nodejs npm debootstrap)
-container_pkgs=(docker.io docker-compose prometheus)
+container_pkgs=(docker.io docker-compose prometheus python3-yaml)
 
 case "$profile" in
   build) want=("${build_pkgs[@]}") ;;
