@@ -199,6 +199,10 @@ down() {
   while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
   kill -0 "$pid" 2>/dev/null && { log "dockerd did not stop in 30 s: SIGKILL"; kill -KILL "$pid" || true; }
   rm -f "$state/dockerd.pid"
+  # dockerd leaves its default network namespace's bind mount behind when it stops.
+  if [ -z "$(running_dockerd || true)" ] && mountpoint -q /run/docker/netns/default 2>/dev/null; then
+    umount /run/docker/netns/default && log "unmounted /run/docker/netns/default, which dockerd left"
+  fi
 }
 
 status() {
