@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "common/precise_timer_base.h"
+#include "client/precise_timer_base.h"
 
 namespace reactord::client {
 namespace {
@@ -58,8 +58,8 @@ void BenchWorker::run() {
 
 void BenchWorker::setUpLoop() {
   // Open-loop sends must not wait for epoll's millisecond rounding; other modes skip its cost.
-  base_ = options_.mode == BenchMode::kRate ? common::makePreciseTimerBase()
-                                            : common::makeSingleThreadBase();
+  base_ =
+      options_.mode == BenchMode::kRate ? makePreciseTimerBase() : common::makeSingleThreadBase();
   read_buffer_.resize(kReadBufferBytes);
   context_.base = base_.get();
   context_.loop_thread = std::this_thread::get_id();

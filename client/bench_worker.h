@@ -10,10 +10,10 @@
 #include "client/bench_connection.h"
 #include "client/bench_counters.h"
 #include "client/bench_options.h"
+#include "client/latency_histogram.h"
 #include "client/payload.h"
 #include "common/event.h"
 #include "common/event_base_ptr.h"
-#include "common/latency_histogram.h"
 #include "common/unique_fd.h"
 
 namespace reactord::client {
@@ -52,9 +52,9 @@ class BenchWorker final : private ConnectionOwner {
 
   // After run() returned, read by the thread that joined it.
   BenchTotals windowTotals() const { return window_end_totals_ - window_start_totals_; }
-  const common::LatencyHistogram& latency() const { return histogram_; }
+  const LatencyHistogram& latency() const { return histogram_; }
   // mode=rate: how late this worker sent each message of the window after its intended time.
-  const common::LatencyHistogram& sendLag() const { return send_lag_; }
+  const LatencyHistogram& sendLag() const { return send_lag_; }
   double windowSeconds() const {
     return static_cast<double>(window_end_ns_ - window_start_ns_) / 1e9;
   }
@@ -96,8 +96,8 @@ class BenchWorker final : private ConnectionOwner {
   common::EventBasePtr base_;
   std::vector<char> read_buffer_;
   BenchContext context_;
-  common::LatencyHistogram histogram_;
-  common::LatencyHistogram send_lag_;
+  LatencyHistogram histogram_;
+  LatencyHistogram send_lag_;
   std::vector<std::unique_ptr<BenchConnection>> connections_;
   std::deque<BenchConnection*> ready_;                      // to start as soon as possible
   std::deque<std::pair<BenchConnection*, int64_t>> retry_;  // to start at a time (FIFO)

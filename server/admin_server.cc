@@ -123,10 +123,9 @@ void AdminServer::handleRequest(evhttp_request* request) {
   }
   const std::string_view path = pathOf(request);
   if (path == "/metrics") {
-    reply(request, 200, "OK", common::PrometheusWriter::kContentType,
-          common::formatPrometheus(report()));
+    reply(request, 200, "OK", common::PrometheusWriter::kContentType, formatPrometheus(report()));
   } else if (path == "/stats") {
-    reply(request, 200, "OK", kJson, common::formatStatsJson(report()) + "\n");
+    reply(request, 200, "OK", kJson, formatStatsJson(report()) + "\n");
   } else if (path == "/healthz") {
     reply(request, 200, "OK", kText, "ok\n");
   } else if (path == "/readyz") {
@@ -141,8 +140,8 @@ void AdminServer::handleRequest(evhttp_request* request) {
   }
 }
 
-common::StatsReport AdminServer::report() const {
-  common::StatsReport report;
+StatsReport AdminServer::report() const {
+  StatsReport report;
   report.workers = server_.snapshots();
   report.workers_source = options_.workers_source;
   report.version = REACTORD_VERSION;

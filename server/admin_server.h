@@ -8,9 +8,9 @@
 #include "common/event_base_ptr.h"
 #include "common/evhttp_ptr.h"
 #include "common/socket_address.h"
-#include "common/stats_report.h"
 #include "server/server.h"
 #include "server/server_options.h"
+#include "server/stats_report.h"
 
 struct evhttp_request;
 
@@ -49,7 +49,7 @@ class AdminServer {
  private:
   static void onRequest(evhttp_request* request, void* self);
   void handleRequest(evhttp_request* request);
-  common::StatsReport report() const;
+  StatsReport report() const;
 
   const ServerOptions options_;
   const Server& server_;

@@ -11,27 +11,26 @@
 #include <string_view>
 
 #include "common/raw_io.h"
+#include "common/wire_protocol.h"
 #include "server/worker.h"
 
 namespace reactord::server {
 namespace {
 
-constexpr std::string_view kAck = "Message received\n";
-constexpr std::string_view kTooLong = "ERR message too long\n";
-constexpr std::string_view kMessageTimeout = "ERR message timeout\n";
+using common::kAckReply;
 // Reads per readiness event before yielding to the other connections of the worker.
 constexpr int kReadsPerEvent = 4;
 // How long a connection we have finished with may wait for its peer's EOF (lingering close, so
 // that our last reply is not destroyed by a reset), in worker ticks.
 constexpr uint32_t kLingerTicks = 2 * Worker::kTicksPerSecond;
 
-// kAck repeated Worker::kAckReadBytes times: a read's acknowledgements are one write.
+// kAckReply repeated Worker::kAckReadBytes times: a read's acknowledgements are one write.
 const char* ackBatch() {
   static const std::string batch = [] {
     std::string text;
-    text.reserve(kAck.size() * Worker::kAckReadBytes);
+    text.reserve(kAckReply.size() * Worker::kAckReadBytes);
     for (size_t i = 0; i < Worker::kAckReadBytes; ++i) {
-      text += kAck;
+      text += kAckReply;
     }
     return text;
   }();
@@ -130,7 +129,7 @@ void Connection::handleInput(const char* data, size_t size) {
     if (scan.too_long) {
       worker_.stats().too_long.add();
       VLOG(1) << "fd " << fd() << ": message over " << options.max_message_bytes << " bytes";
-      send(kTooLong.data(), kTooLong.size());
+      send(common::kTooLongReply.data(), common::kTooLongReply.size());
       closeAfterFlush();
       return;
     }
@@ -163,7 +162,7 @@ void Connection::sendAcks(size_t count) {
   worker_.stats().messages.add(count);
   while (count > 0 && !finished_) {
     const size_t batch = std::min(count, Worker::kAckReadBytes);
-    send(ackBatch(), batch * kAck.size());
+    send(ackBatch(), batch * kAckReply.size());
     count -= batch;
   }
 }
@@ -286,7 +285,7 @@ void Connection::onTick(uint32_t now_tick) {
   } else if (message_ticks != 0 && !closing_ && framer_.partialBytes() > 0 &&
              now_tick - message_tick_ >= message_ticks) {
     worker_.stats().message_timeout_closed.add();
-    send(kMessageTimeout.data(), kMessageTimeout.size());
+    send(common::kMessageTimeoutReply.data(), common::kMessageTimeoutReply.size());
     closeAfterFlush();
   }
 }

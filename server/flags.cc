@@ -13,6 +13,7 @@
 
 #include "common/cpu_count.h"
 #include "common/socket_address.h"
+#include "common/wire_protocol.h"
 #include "server/command_line.h"
 
 DEFINE_string(bind, "0.0.0.0",
@@ -87,7 +88,7 @@ bool validateBind(const char* flag, const std::string& value) {
 }
 
 bool validateProtocol(const char* flag, const std::string& value) {
-  if (value != "echo" && value != "ack") {
+  if (!reactord::common::parseProtocol(value)) {
     std::fprintf(stderr, "--%s=%s: must be echo or ack\n", flag, value.c_str());
     return false;
   }
@@ -252,7 +253,7 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   ServerOptions options;
   options.bind = FLAGS_bind;
   options.port = static_cast<uint16_t>(FLAGS_port);
-  options.protocol = FLAGS_protocol == "ack" ? Protocol::kAck : Protocol::kEcho;
+  options.protocol = *common::parseProtocol(FLAGS_protocol);
   options.oneshot = FLAGS_oneshot;
   options.backlog = FLAGS_backlog;
   options.max_connections = static_cast<uint64_t>(FLAGS_max_connections);

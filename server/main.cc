@@ -29,10 +29,6 @@ void raiseOpenFileLimit() {
   LOG(INFO) << "open-file limit " << limit.rlim_cur;
 }
 
-const char* protocolName(reactord::server::Protocol protocol) {
-  return protocol == reactord::server::Protocol::kAck ? "ack" : "echo";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,7 +54,8 @@ int main(int argc, char** argv) {
     LOG(ERROR) << error;
     return 1;
   }
-  LOG(INFO) << "reactord " << REACTORD_VERSION << " protocol=" << protocolName(options.protocol)
+  LOG(INFO) << "reactord " << REACTORD_VERSION
+            << " protocol=" << reactord::common::protocolName(options.protocol)
             << " oneshot=" << options.oneshot << " max_connections=" << options.max_connections
             << " max_pending_bytes=" << options.max_pending_bytes
             << " idle_timeout_s=" << options.idle_timeout_s

@@ -81,8 +81,8 @@ uint64_t Server::activeConnections() const {
   return active;
 }
 
-std::vector<common::StatsSnapshot> Server::snapshots() const {
-  std::vector<common::StatsSnapshot> result;
+std::vector<WorkerCounts> Server::snapshots() const {
+  std::vector<WorkerCounts> result;
   result.reserve(workers_.size());
   for (const auto& worker : workers_) {
     result.push_back(worker->stats().snapshot());

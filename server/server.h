@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "common/socket_address.h"
-#include "common/stats.h"
 #include "server/connection_limit.h"
 #include "server/server_options.h"
 #include "server/worker.h"
@@ -37,7 +36,7 @@ class Server {
   bool listenersClosed() const { return listeners_open_.load() == 0; }
   bool draining() const { return draining_.load(); }
   uint64_t activeConnections() const;
-  std::vector<common::StatsSnapshot> snapshots() const;
+  std::vector<WorkerCounts> snapshots() const;
 
  private:
   const ServerOptions options_;

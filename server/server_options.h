@@ -4,12 +4,11 @@
 #include <cstdint>
 #include <string>
 
+#include "common/wire_protocol.h"
+
 namespace reactord::server {
 
-enum class Protocol {
-  kEcho,  // RFC 862: every byte back, for as long as the connection lasts
-  kAck,   // one "Message received\n" per '\n'-terminated message
-};
+using common::Protocol;
 
 enum class StatsFormat {
   kText,  // key=value

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/stats_line_json.h"
+#include "server/stats_line.h"
 
 namespace reactord::server {
 namespace {
@@ -153,12 +153,12 @@ void Supervisor::stopNow(const char* why) {
 
 void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
-  std::vector<common::StatsSnapshot> snapshots = server_.snapshots();
+  std::vector<WorkerCounts> snapshots = server_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
-  const std::string line = common::formatStatsLine(
-      label, snapshots, final_line ? std::vector<common::StatsSnapshot>{} : last_stats_,
-      secondsBetween(final_line ? started_ : last_stats_time_, now));
-  LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? common::statsLineToJson(line) : line);
+  const StatsLine line =
+      makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,
+                    secondsBetween(final_line ? started_ : last_stats_time_, now));
+  LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? line.json() : line.text());
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;
   next_stats_ =

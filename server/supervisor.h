@@ -6,7 +6,6 @@
 #include <thread>
 #include <vector>
 
-#include "common/stats.h"
 #include "server/admin_server.h"
 #include "server/server.h"
 #include "server/server_options.h"
@@ -57,7 +56,7 @@ class Supervisor {
   Clock::time_point drain_deadline_;
   Clock::time_point next_stats_;
   Clock::time_point last_stats_time_;
-  std::vector<common::StatsSnapshot> last_stats_;
+  std::vector<WorkerCounts> last_stats_;
   int exit_code_ = 0;
   std::thread thread_;
 };

@@ -22,7 +22,7 @@ constexpr int kAcceptsPerEvent = 32;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
 constexpr timeval kAcceptRetryDelay = {0, 100000};
-static_assert(common::readSizeBucket(Worker::kScratchBytes) < common::kReadSizeBuckets,
+static_assert(common::log2BucketOfPositive(Worker::kScratchBytes) < kReadSizeBuckets,
               "the read-size histogram must cover the largest read");
 constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
 

@@ -11,11 +11,11 @@
 
 #include "common/event.h"
 #include "common/event_base_ptr.h"
-#include "common/stats.h"
 #include "common/unique_fd.h"
 #include "server/connection_limit.h"
 #include "server/per_ip_limit.h"
 #include "server/server_options.h"
+#include "server/worker_stats.h"
 
 namespace reactord::server {
 
@@ -46,7 +46,7 @@ class Worker {
   // loop is woken only when the queue was empty. Tasks posted before start() run once it starts.
   void post(std::function<void()> task);
   // Thread-safe: counters written by this worker only.
-  const common::WorkerStats& stats() const { return stats_; }
+  const WorkerStats& stats() const { return stats_; }
 
   // Posted by the supervisor. beginDrain: accept what has completed in the accept queue (served,
   // not reset), then close the listening socket so that new connects are refused at once.
@@ -58,7 +58,7 @@ class Worker {
   // For the worker's connections (loop thread).
   event_base* base() const { return base_.get(); }
   const ServerOptions& options() const { return options_; }
-  common::WorkerStats& stats() { return stats_; }
+  WorkerStats& stats() { return stats_; }
   char* scratch() { return scratch_.get(); }
   size_t readSize() const { return read_size_; }
   uint32_t tick() const { return tick_; }
@@ -92,7 +92,7 @@ class Worker {
   ConnectionLimit& limit_;
   PerIpLimit& per_ip_limit_;
   std::atomic<int>& listeners_open_;
-  common::WorkerStats stats_;
+  WorkerStats stats_;
   std::unique_ptr<char[]> scratch_;
   uint32_t tick_ = 0;
 

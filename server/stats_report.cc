@@ -1,15 +1,16 @@
-#include "common/stats_report.h"
+#include "server/stats_report.h"
 
 #include <span>
 #include <string_view>
 
 #include "common/json_writer.h"
 #include "common/prometheus_writer.h"
-#include "common/stats_fields.h"
 
-namespace reactord::common {
+namespace reactord::server {
 namespace {
 
+using common::JsonWriter;
+using common::PrometheusWriter;
 using Type = PrometheusWriter::Type;
 
 constexpr std::string_view kPrefix = "reactord_";
@@ -23,16 +24,16 @@ std::string metricName(std::string_view prefix, std::string_view family, std::st
   return name;
 }
 
-StatsSnapshot sum(const std::vector<StatsSnapshot>& workers) {
-  StatsSnapshot total;
-  for (const StatsSnapshot& worker : workers) {
+WorkerCounts sum(const std::vector<WorkerCounts>& workers) {
+  WorkerCounts total;
+  for (const WorkerCounts& worker : workers) {
     total += worker;
   }
   return total;
 }
 
-// The rows of statsFields() that belong to the family starting at `first`.
-std::span<const StatsField> familyRows(std::span<const StatsField> fields, size_t first) {
+// The rows of workerCounters() that belong to the family starting at `first`.
+std::span<const CounterInfo> familyRows(std::span<const CounterInfo> fields, size_t first) {
   size_t end = first + 1;
   while (end < fields.size() && std::string_view(fields[end].family) == fields[first].family) {
     ++end;
@@ -40,14 +41,14 @@ std::span<const StatsField> familyRows(std::span<const StatsField> fields, size_
   return fields.subspan(first, end - first);
 }
 
-void writeCounters(PrometheusWriter& out, const StatsReport& report, const StatsSnapshot& total) {
-  const std::span<const StatsField> fields = statsFields();
+void writeCounters(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
+  const std::span<const CounterInfo> fields = workerCounters();
   for (size_t first = 0; first < fields.size();) {
-    const std::span<const StatsField> rows = familyRows(fields, first);
+    const std::span<const CounterInfo> rows = familyRows(fields, first);
     first += rows.size();
     const std::string name = metricName(kPrefix, rows[0].family, "_total");
     out.family(name, Type::kCounter, rows[0].help);
-    for (const StatsField& row : rows) {
+    for (const CounterInfo& row : rows) {
       if (row.label_name == nullptr) {
         out.sample(name, {}, total.*row.member);
       } else {
@@ -58,7 +59,7 @@ void writeCounters(PrometheusWriter& out, const StatsReport& report, const Stats
     out.family(worker_name, Type::kCounter, std::string(rows[0].help) + kPerWorker);
     for (size_t w = 0; w < report.workers.size(); ++w) {
       const std::string worker = std::to_string(w);
-      for (const StatsField& row : rows) {
+      for (const CounterInfo& row : rows) {
         const uint64_t value = report.workers[w].*row.member;
         if (row.label_name == nullptr) {
           out.sample(worker_name, {{"worker", worker}}, value);
@@ -70,16 +71,18 @@ void writeCounters(PrometheusWriter& out, const StatsReport& report, const Stats
   }
 }
 
-// One histogram series: cumulative buckets, +Inf, _sum (bytes served by reads) and _count.
-void writeReadSizes(PrometheusWriter& out, std::string_view name, const StatsSnapshot& stats,
-                    std::string_view worker) {
+// One histogram series: cumulative buckets, +Inf, _sum and _count, with a "worker" label when
+// `worker` is not empty.
+template <size_t N>
+void writeHistogram(PrometheusWriter& out, std::string_view name,
+                    const common::Log2Counts<N>& counts, std::string_view worker) {
   const std::string bucket = std::string(name) + "_bucket";
   uint64_t cumulative = 0;
-  for (size_t i = 0; i <= kReadSizeBuckets; ++i) {
+  for (size_t i = 0; i <= N; ++i) {
     std::string le = "+Inf";
-    if (i < kReadSizeBuckets) {
-      cumulative += stats.read_sizes[i];
-      le = std::to_string(readSizeBucketBound(i));
+    if (i < N) {
+      cumulative += counts.buckets[i];
+      le = std::to_string(common::log2BucketBound(i));
     }
     if (worker.empty()) {
       out.sample(bucket, {{"le", le}}, cumulative);
@@ -87,28 +90,37 @@ void writeReadSizes(PrometheusWriter& out, std::string_view name, const StatsSna
       out.sample(bucket, {{"worker", worker}, {"le", le}}, cumulative);
     }
   }
-  const uint64_t bytes = stats.bytes_in - stats.bytes_discarded;
   if (worker.empty()) {
-    out.sample(std::string(name) + "_sum", {}, bytes);
+    out.sample(std::string(name) + "_sum", {}, counts.sum);
     out.sample(std::string(name) + "_count", {}, cumulative);
   } else {
-    out.sample(std::string(name) + "_sum", {{"worker", worker}}, bytes);
+    out.sample(std::string(name) + "_sum", {{"worker", worker}}, counts.sum);
     out.sample(std::string(name) + "_count", {{"worker", worker}}, cumulative);
   }
 }
 
-void writeHistograms(PrometheusWriter& out, const StatsReport& report, const StatsSnapshot& total) {
-  constexpr const char* kHelp =
-      "Bytes returned by each read() of client data, in powers-of-two buckets.";
-  out.family("reactord_read_size_bytes", Type::kHistogram, kHelp);
-  writeReadSizes(out, "reactord_read_size_bytes", total, "");
-  out.family("reactord_worker_read_size_bytes", Type::kHistogram, std::string(kHelp) + kPerWorker);
+// A histogram family for the process and one for the workers ("reactord_worker_..."), from the
+// member `histogram` of every snapshot.
+template <size_t N>
+void writeHistogramFamilies(PrometheusWriter& out, const StatsReport& report,
+                            const WorkerCounts& total, std::string_view family,
+                            common::Log2Counts<N> WorkerCounts::*histogram, std::string_view help) {
+  const std::string name = metricName(kPrefix, family, "");
+  out.family(name, Type::kHistogram, help);
+  writeHistogram(out, name, total.*histogram, "");
+  const std::string worker_name = metricName(kWorkerPrefix, family, "");
+  out.family(worker_name, Type::kHistogram, std::string(help) + kPerWorker);
   for (size_t w = 0; w < report.workers.size(); ++w) {
-    writeReadSizes(out, "reactord_worker_read_size_bytes", report.workers[w], std::to_string(w));
+    writeHistogram(out, worker_name, report.workers[w].*histogram, std::to_string(w));
   }
 }
 
-void writeGauges(PrometheusWriter& out, const StatsReport& report, const StatsSnapshot& total) {
+void writeHistograms(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
+  writeHistogramFamilies(out, report, total, "read_size_bytes", &WorkerCounts::read_sizes,
+                         "Bytes returned by each read() of client data, in powers-of-two buckets.");
+}
+
+void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
   out.family("reactord_active_connections", Type::kGauge, "Open connections now.");
   out.sample("reactord_active_connections", {}, total.active());
   out.family("reactord_worker_active_connections", Type::kGauge,
@@ -133,14 +145,14 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const StatsSn
   out.sample("reactord_build_info", {{"version", report.version}}, uint64_t{1});
 }
 
-void writeJsonCounters(JsonWriter& out, const StatsSnapshot& stats) {
+void writeJsonCounters(JsonWriter& out, const WorkerCounts& stats) {
   out.key("active").value(stats.active());
-  for (const StatsField& row : statsFields()) {
+  for (const CounterInfo& row : workerCounters()) {
     out.key(row.key).value(stats.*row.member);
   }
   out.key("read_sizes").beginObject();
   for (size_t i = 0; i < kReadSizeBuckets; ++i) {
-    out.key(std::to_string(readSizeBucketBound(i))).value(stats.read_sizes[i]);
+    out.key(std::to_string(common::log2BucketBound(i))).value(stats.read_sizes.buckets[i]);
   }
   out.endObject();
 }
@@ -148,7 +160,7 @@ void writeJsonCounters(JsonWriter& out, const StatsSnapshot& stats) {
 }  // namespace
 
 std::string formatPrometheus(const StatsReport& report) {
-  const StatsSnapshot total = sum(report.workers);
+  const WorkerCounts total = sum(report.workers);
   PrometheusWriter out;
   writeGauges(out, report, total);
   writeCounters(out, report, total);
@@ -179,4 +191,4 @@ std::string formatStatsJson(const StatsReport& report) {
   return out.take();
 }
 
-}  // namespace reactord::common
+}  // namespace reactord::server

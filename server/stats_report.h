@@ -3,15 +3,15 @@
 #include <string>
 #include <vector>
 
-#include "common/stats.h"
+#include "server/worker_stats.h"
 
-namespace reactord::common {
+namespace reactord::server {
 
 // Everything the admin endpoint reports, gathered at one moment: the counters of each worker
 // (since the start of the process) and the process's state. A value type; any thread.
 struct StatsReport {
-  std::vector<StatsSnapshot> workers;  // one per worker, in worker order
-  std::string workers_source;          // how the worker count was chosen: "--workers", ...
+  std::vector<WorkerCounts> workers;  // one per worker, in worker order
+  std::string workers_source;         // how the worker count was chosen: "--workers", ...
   std::string version;
   bool draining = false;    // shutdown began: not accepting new connections
   double start_time_s = 0;  // the process's start, seconds since the Unix epoch
@@ -27,4 +27,4 @@ std::string formatPrometheus(const StatsReport& report);
 // "total":{"accepted":...}, "per_worker":[{"worker":0,"active":...}, ...]}.
 std::string formatStatsJson(const StatsReport& report);
 
-}  // namespace reactord::common
+}  // namespace reactord::server

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace reactord::common {
+namespace reactord::client {
 
 // A log-bucketed histogram of durations in nanoseconds, in the style of HdrHistogram: values
 // below 256 ns are exact; above, each power of two is split into 128 equal buckets, so a bucket is
@@ -41,4 +41,4 @@ class LatencyHistogram {
   double sum_ = 0;
 };
 
-}  // namespace reactord::common
+}  // namespace reactord::client

@@ -1,10 +1,10 @@
-#include "common/latency_histogram.h"
+#include "client/latency_histogram.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
 
-namespace reactord::common {
+namespace reactord::client {
 namespace {
 
 // Values below kExact (2^kSubBits) get a bucket each. Above, the kSubBits highest bits of the value
@@ -81,4 +81,4 @@ uint64_t LatencyHistogram::percentile(double percentile) const {
   return max_;
 }
 
-}  // namespace reactord::common
+}  // namespace reactord::client

@@ -1,14 +1,13 @@
-#include "common/stats_report.h"
+#include "server/stats_report.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "common/stats_fields.h"
 #include "tests/common/prometheus_checker.h"
 
-namespace reactord::common {
+namespace reactord::server {
 namespace {
 
 using reactord::testing::PrometheusChecker;
@@ -16,7 +15,7 @@ using reactord::testing::PrometheusChecker;
 StatsReport twoWorkers() {
   StatsReport report;
   report.workers.resize(2);
-  StatsSnapshot& w0 = report.workers[0];
+  WorkerCounts& w0 = report.workers[0];
   w0.accepted = 30;
   w0.closed = 10;
   w0.rejected = 2;
@@ -25,11 +24,12 @@ StatsReport twoWorkers() {
   w0.reads = 5;
   w0.bytes_in = 1 + 100 + 100 + 4096 + 65536 + 7;
   w0.bytes_discarded = 7;
-  w0.read_sizes[readSizeBucket(1)] = 1;
-  w0.read_sizes[readSizeBucket(100)] = 2;
-  w0.read_sizes[readSizeBucket(4096)] = 1;
-  w0.read_sizes[readSizeBucket(65536)] = 1;
-  StatsSnapshot& w1 = report.workers[1];
+  w0.read_sizes.buckets[common::log2Bucket(1)] = 1;
+  w0.read_sizes.buckets[common::log2Bucket(100)] = 2;
+  w0.read_sizes.buckets[common::log2Bucket(4096)] = 1;
+  w0.read_sizes.buckets[common::log2Bucket(65536)] = 1;
+  w0.read_sizes.sum = 1 + 100 + 100 + 4096 + 65536;
+  WorkerCounts& w1 = report.workers[1];
   w1.accepted = 5;
   w1.closed = 5;
   w1.accept_errors = 4;
@@ -42,34 +42,26 @@ StatsReport twoWorkers() {
   return report;
 }
 
-TEST(StatsReportTest, ReadSizeBuckets) {
-  EXPECT_EQ(readSizeBucket(1), 0u);
-  EXPECT_EQ(readSizeBucket(2), 1u);
-  EXPECT_EQ(readSizeBucket(3), 2u);
-  EXPECT_EQ(readSizeBucket(4), 2u);
-  EXPECT_EQ(readSizeBucket(5), 3u);
-  EXPECT_EQ(readSizeBucket(65536), kReadSizeBuckets - 1);
-  for (size_t bytes : {1u, 2u, 3u, 64u, 65u, 1000u, 65536u}) {
-    const size_t bucket = readSizeBucket(bytes);
-    EXPECT_LE(bytes, readSizeBucketBound(bucket));
-    EXPECT_TRUE(bucket == 0 || bytes > readSizeBucketBound(bucket - 1));
+TEST(StatsReportTest, Log2Buckets) {
+  using common::log2Bucket;
+  using common::log2BucketBound;
+  EXPECT_EQ(log2Bucket(0), 0u);
+  EXPECT_EQ(log2Bucket(1), 0u);
+  EXPECT_EQ(log2Bucket(2), 1u);
+  EXPECT_EQ(log2Bucket(3), 2u);
+  EXPECT_EQ(log2Bucket(4), 2u);
+  EXPECT_EQ(log2Bucket(5), 3u);
+  EXPECT_EQ(log2Bucket(65536), kReadSizeBuckets - 1);
+  for (uint64_t value : {1u, 2u, 3u, 64u, 65u, 1000u, 65536u}) {
+    const size_t bucket = log2Bucket(value);
+    EXPECT_EQ(bucket, common::log2BucketOfPositive(value));
+    EXPECT_LE(value, log2BucketBound(bucket));
+    EXPECT_TRUE(bucket == 0 || value > log2BucketBound(bucket - 1));
   }
-}
-
-TEST(StatsReportTest, TheTableCoversEveryCounterOnce) {
-  // Every uint64_t of StatsSnapshot is either a row of the table or a histogram bucket.
-  EXPECT_EQ(sizeof(StatsSnapshot), (statsFields().size() + kReadSizeBuckets) * sizeof(uint64_t));
-  std::set<std::string> keys;
-  for (const StatsField& row : statsFields()) {
-    EXPECT_TRUE(keys.insert(row.key).second) << row.key;
-    StatsSnapshot only_this;
-    only_this.*row.member = 1;
-    int rows_seeing_it = 0;
-    for (const StatsField& other : statsFields()) {
-      rows_seeing_it += only_this.*other.member == 1 ? 1 : 0;
-    }
-    EXPECT_EQ(rows_seeing_it, 1) << row.key << " shares its member with another row";
-  }
+  common::Log2Buckets<4> small;
+  small.record(0);
+  small.record(1000);  // past the last bound: counted in the last bucket
+  EXPECT_EQ(small.snapshot(1000).buckets, (std::array<uint64_t, 4>{1, 0, 0, 1}));
 }
 
 TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
@@ -109,7 +101,7 @@ TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
   EXPECT_EQ(checker.value("reactord_read_size_bytes_sum"), 1.0 + 100 + 100 + 4096 + 65536);
   EXPECT_EQ(checker.value("reactord_worker_read_size_bytes_count", {{"worker", "1"}}), 0.0);
   // Every counter of the table is exposed, for the process and per worker.
-  for (const StatsField& row : statsFields()) {
+  for (const CounterInfo& row : workerCounters()) {
     const std::string family = std::string("reactord_") + row.family + "_total";
     const std::string worker_family = std::string("reactord_worker_") + row.family + "_total";
     EXPECT_EQ(checker.type(family), "counter") << family;
@@ -131,10 +123,10 @@ TEST(StatsReportTest, JsonHasTheSameNumbers) {
             std::string::npos);
   EXPECT_NE(json.find("{\"worker\":1,\"active\":0,\"accepted\":5,"), std::string::npos);
   EXPECT_NE(json.find("\"read_sizes\":{\"1\":1,\"2\":0,\"4\":0,"), std::string::npos);
-  for (const StatsField& row : statsFields()) {
+  for (const CounterInfo& row : workerCounters()) {
     EXPECT_NE(json.find(std::string("\"") + row.key + "\":"), std::string::npos) << row.key;
   }
 }
 
 }  // namespace
-}  // namespace reactord::common
+}  // namespace reactord::server
