@@ -40,6 +40,10 @@ struct ServerOptions {
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
   StatsFormat stats_format = StatsFormat::kText;
+  // Listening-socket takeover: this process's control socket ("" = none), and the control socket
+  // of the process to take the listeners from ("" = open them).
+  std::string control_socket;
+  std::string takeover_from;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
 };
 

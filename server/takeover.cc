@@ -17,7 +17,8 @@ namespace {
 using common::deadlineIn;
 using Type = TakeoverMessage::Type;
 
-// How long the old process looks for an abort's reason after a send to the new one failed.
+// How long one side looks for the other's last words (an abort, a refusal) after a send to it
+// failed because it had closed.
 constexpr std::chrono::milliseconds kAbortGrace{200};
 
 bool sendMessage(int channel, const TakeoverMessage& message, std::span<const int> fds,
@@ -140,10 +141,13 @@ bool TakeoverClient::receive(common::UniqueFd channel, const common::SocketAddre
   hello.type = Type::kHello;
   hello.pid = ::getpid();
   std::string text;
-  if (!sendMessage(channel_.get(), hello, {}, timeouts_.step, &text)) {
+  // An old process that refuses at once may have closed before the hello went out: its refusal
+  // is still queued on the channel, so look for it before calling the old process unreachable.
+  const bool said_hello = sendMessage(channel_.get(), hello, {}, timeouts_.step, &text);
+  Incoming offer = receiveMessage(channel_.get(), 0, said_hello ? timeouts_.step : kAbortGrace);
+  if (!said_hello && offer.message.type != Type::kRefused) {
     return fail(TakeoverFailure::kUnreachable, "old process not reachable: " + text, error);
   }
-  Incoming offer = receiveMessage(channel_.get(), 0, timeouts_.step);
   if (offer.failure != TakeoverFailure::kNone) {
     return fail(offer.failure, "waiting for the old process's offer: " + offer.error, error);
   }
