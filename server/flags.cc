@@ -76,6 +76,11 @@ DEFINE_string(takeover_from, "",
               "old one's port). When this process serves them, the old one stops accepting and "
               "drains as on SIGTERM. Any failure leaves the old one serving and exits 1 here. Give "
               "the same PATH as --control_socket to take its place for the next upgrade.");
+DEFINE_bool(takeover_optional, false,
+            "With --takeover_from: when nothing listens at that path (no socket, or a stale one of "
+            "a process that is gone), start normally instead of exiting 1. Every other failure "
+            "(refused, address mismatch, permission, protocol version) still exits 1. For units "
+            "and scripts that start and upgrade with the same command line.");
 DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
@@ -308,6 +313,7 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
   options.control_socket = FLAGS_control_socket;
   options.takeover_from = FLAGS_takeover_from;
+  options.takeover_optional = FLAGS_takeover_optional;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

@@ -44,6 +44,7 @@ struct ServerOptions {
   // of the process to take the listeners from ("" = open them).
   std::string control_socket;
   std::string takeover_from;
+  bool takeover_optional = false;  // nothing listening at takeover_from: start normally
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
 };
 
