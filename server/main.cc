@@ -29,6 +29,15 @@ void raiseOpenFileLimit() {
   LOG(INFO) << "open-file limit " << limit.rlim_cur;
 }
 
+// The replacement benchmark (tests/deploy) compiles this file a second time with this macro, as
+// reactord-beside-for-tests, to start a second instance beside a running one: the only way to
+// measure "start another, then stop the old one". reactord itself always has the check.
+#ifdef REACTORD_TEST_ONLY_SKIP_BUSY_PORT_CHECK
+constexpr bool kCheckBusyPort = false;
+#else
+constexpr bool kCheckBusyPort = true;
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,7 +47,11 @@ int main(int argc, char** argv) {
 
   const auto started_wall = std::chrono::system_clock::now();
   const auto started = std::chrono::steady_clock::now();
-  const reactord::server::ServerOptions options = reactord::server::parseCommandLine(&argc, &argv);
+  reactord::server::ServerOptions options = reactord::server::parseCommandLine(&argc, &argv);
+  options.check_busy_port = kCheckBusyPort;
+  if (!kCheckBusyPort) {
+    LOG(WARNING) << "test build: the busy-port check is off (never deploy this binary)";
+  }
 
   // Before any thread exists: every thread inherits the mask, so these signals reach the
   // supervisor's sigtimedwait only, never a handler on a worker.

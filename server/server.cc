@@ -19,7 +19,7 @@ bool Server::listen(std::string* error) {
     *error = "--bind=" + options_.bind + " is not an IPv4 or IPv6 address";
     return false;
   }
-  if (address->port() != 0 && common::addressInUse(*address, error)) {
+  if (options_.check_busy_port && address->port() != 0 && common::addressInUse(*address, error)) {
     return false;
   }
   std::vector<common::UniqueFd> fds;

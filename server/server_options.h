@@ -45,6 +45,10 @@ struct ServerOptions {
   std::string control_socket;
   std::string takeover_from;
   bool takeover_optional = false;  // nothing listening at takeover_from: start normally
+  // Refuse to start on a port where something listens already (a second instance would silently
+  // share its traffic through SO_REUSEPORT). Always on in reactord; off only in a test build that
+  // compares upgrade methods (tests/deploy/CMakeLists.txt).
+  bool check_busy_port = true;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
 };
 
