@@ -11,7 +11,7 @@
 
 #include "tests/fault/echo_load.h"
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

@@ -9,7 +9,7 @@
 
 #include "tests/fault/close_watcher.h"
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {
