@@ -1,4 +1,4 @@
-// Issue 5, tests 1-4: SIGTERM drains without losing a byte, on time, and refuses newcomers.
+// SIGTERM drains without losing a byte, on time, and refuses newcomers.
 #include <gtest/gtest.h>
 #include <signal.h>
 

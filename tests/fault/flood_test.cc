@@ -1,4 +1,4 @@
-// Issue 5, tests 5, 13, 14: many short connections, a connect flood, a storm of resets.
+// Many short connections, a connect flood, a storm of resets.
 #include <gtest/gtest.h>
 
 #include <numeric>

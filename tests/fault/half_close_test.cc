@@ -1,4 +1,4 @@
-// Issue 5, test 15: a client that half-closes gets every reply, then a clean EOF, under every
+// A client that half-closes gets every reply, then a clean EOF, under every
 // protocol.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// The opt-in soak of issue 5: mixed load on an echo and an ack server for REACTORD_SOAK_SECONDS
+// The opt-in soak: mixed load on an echo and an ack server for REACTORD_SOAK_SECONDS
 // (default 600), their RSS and fd counts sampled every round (about 5 s). It fails if either grows
 // without bound: the peak of the last third of the run may not exceed the peak of the first third
 // by more than 8 MiB of RSS or 64 descriptors, and once the load stops the descriptors are back
