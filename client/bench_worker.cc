@@ -142,6 +142,10 @@ void BenchWorker::requestStart(BenchConnection* connection, int64_t at_ns) {
 
 void BenchWorker::connectSettled() {
   --connecting_;
+  if (connect_rate_blocked_ && !context_.draining) {
+    connect_rate_blocked_ = false;
+    rate_.activate(EV_TIMEOUT);
+  }
   if (!ready_.empty()) {
     kick_.activate(EV_TIMEOUT);
   }
@@ -225,8 +229,14 @@ void BenchWorker::onRate() {
 void BenchWorker::onConnectRate() {
   const int64_t now = nowNanos();
   for (int started = 0; rate_next_ns_ <= now && started < kRateBatch; ++started) {
-    if (idle_.empty() || connecting_ >= kMaxConnecting) {
-      counters_.missed_connects.add();  // the client is short of slots: counted, never hidden
+    if (connecting_ >= kMaxConnecting) {
+      // Connects due while this many are in progress (a late timer on a busy machine): start them
+      // late rather than not at all, as soon as one settles (connectSettled()).
+      connect_rate_blocked_ = true;
+      return;
+    }
+    if (idle_.empty()) {
+      counters_.missed_connects.add();  // every slot busy: counted, never hidden
     } else {
       BenchConnection* connection = idle_.front();
       idle_.pop_front();

@@ -108,6 +108,7 @@ class BenchWorker final : private ConnectionOwner {
   std::deque<std::pair<BenchConnection*, int64_t>> retry_;  // to start at a time (FIFO)
   std::deque<BenchConnection*> idle_;  // churn at --connect_rate: slots free for the next connect
   int connecting_ = 0;
+  bool connect_rate_blocked_ = false;  // connects due wait for one in progress to settle
   common::Event tick_, window_start_, window_end_, rate_, kick_, wake_;
   uint64_t rate_sequence_ = 0;  // messages scheduled so far
   double rate_interval_ns_ = 0;
