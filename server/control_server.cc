@@ -97,7 +97,10 @@ void ControlServer::onConnection(common::UniqueFd connection) {
   if (session_.joinable()) {
     session_.join();  // the previous session has ended (session_active_ was false)
   }
-  LOG(INFO) << "takeover: pid " << pid << " connected to the control socket";
+  // SO_PEERCRED gives pid 0 for a process of another PID namespace (another container).
+  LOG(INFO) << "takeover: "
+            << (pid != 0 ? "pid " + std::to_string(pid) : "a process of another PID namespace")
+            << " connected to the control socket";
   session_ = std::thread(
       [this, fd = std::move(connection), pid]() mutable { runSession(std::move(fd), pid); });
 }
@@ -114,6 +117,9 @@ void ControlServer::runSession(common::UniqueFd connection, pid_t peer) {
       handed_over_to_ = outcome.new_pid != 0 ? outcome.new_pid : peer;
     }
     on_handover_(outcome);
+  } else if (outcome.no_request) {
+    // ControlSocket::publish() of another reactord checks whether this one is alive this way.
+    LOG(INFO) << "takeover: pid " << peer << " left without a request (a liveness check)";
   } else {
     refused_.fetch_add(1, std::memory_order_relaxed);
     LOG(WARNING) << "takeover: " << outcome.text;

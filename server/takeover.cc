@@ -1,5 +1,6 @@
 #include "server/takeover.h"
 
+#include <glog/logging.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -118,6 +119,7 @@ bool TakeoverClient::connectAndReceive(const std::string& path,
   common::UnixConnectResult connected =
       common::connectUnixSeqpacket(path, deadlineIn(timeouts_.step));
   if (!connected.fd.valid()) {
+    nothing_listening_ = connected.error == ENOENT || connected.error == ECONNREFUSED;
     const bool permission = connected.error == EACCES || connected.error == EPERM;
     std::string text = "old process not reachable: " + connected.text;
     if (permission) {
@@ -260,6 +262,7 @@ TakeoverOutcome serveTakeover(int channel, TakeoverHost& host, TakeoverTimeouts 
     refuseTakeover(channel, hello.error, timeouts.step);
   }
   if (hello.failure != TakeoverFailure::kNone || hello.message.type != Type::kHello) {
+    outcome.no_request = hello.failure == TakeoverFailure::kUnreachable;
     outcome.text = "takeover request refused: " + hello.error;
     return outcome;
   }
@@ -294,6 +297,10 @@ TakeoverOutcome serveTakeover(int channel, TakeoverHost& host, TakeoverTimeouts 
   }
   // A new process that gave up (abort) may have closed before every listener was sent: its
   // reason is still queued on the channel.
+  if (sent) {
+    LOG(INFO) << "takeover: sent " << listeners.size() << " listeners on " << offer.address
+              << " to pid " << peer << "; waiting for it to serve them";
+  }
   Incoming ready = receiveMessage(channel, 0, sent ? timeouts.ready : kAbortGrace);
   if (!sent && ready.message.type != Type::kAbort) {
     outcome.text = who + " failed while sending the listeners: " + error + "; still serving";

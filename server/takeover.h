@@ -61,6 +61,9 @@ class TakeoverClient {
   bool receive(common::UniqueFd channel, const common::SocketAddress& expected, std::string* error);
 
   TakeoverFailure failure() const { return failure_; }
+  // True when the connect failed because nothing listens at the path: no socket file, or the
+  // stale socket of a process that is gone (--takeover_optional starts fresh then).
+  bool nothingListening() const { return nothing_listening_; }
   pid_t oldPid() const { return old_pid_; }
   // The address every listener is bound to (the real port).
   const common::SocketAddress& address() const { return address_; }
@@ -80,6 +83,7 @@ class TakeoverClient {
   const TakeoverTimeouts timeouts_;
   common::UniqueFd channel_;
   TakeoverFailure failure_ = TakeoverFailure::kNone;
+  bool nothing_listening_ = false;
   pid_t old_pid_ = 0;
   common::SocketAddress address_;
   std::vector<common::UniqueFd> listeners_;
@@ -103,6 +107,7 @@ class TakeoverHost {
 
 struct TakeoverOutcome {
   bool handed_over = false;  // the new process serves; this one must drain now
+  bool no_request = false;   // the peer left without a word (another reactord probing the path)
   pid_t new_pid = 0;
   std::string text;  // one line for the log: what happened
 };
