@@ -1,6 +1,5 @@
 #include "common/fd_message.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,21 +8,14 @@
 #include <vector>
 
 #include "common/unix_socket.h"
+#include "tests/support/open_fds.h"
 
 namespace reactord::common {
 namespace {
 
 using std::chrono::milliseconds;
 
-int openFdCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* entry = readdir(dir)) {
-    count += entry->d_name[0] != '.';
-  }
-  closedir(dir);
-  return count - 1;  // the directory's own descriptor
-}
+using testing::openFdCount;
 
 class FdMessageTest : public ::testing::Test {
  protected:

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/test_client.h"
 
 namespace reactord::testing {
@@ -23,14 +24,6 @@ constexpr milliseconds kWait{20000};
 
 class TakeoverTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/reactord-takeover-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    control_ = dir_ + "/control";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::vector<std::string> oldFlags(int workers) {
     return {"--workers=" + std::to_string(workers), "--control_socket=" + control_};
   }
@@ -44,8 +37,9 @@ class TakeoverTest : public ::testing::Test {
            std::to_string(old_pid) + ")";
   }
 
-  std::string dir_;
-  std::string control_;
+  TempDir temp_{"reactord-takeover"};
+  const std::string dir_ = temp_.path();
+  const std::string control_ = temp_.file("control");
 };
 
 // One connection, one message, its echo: what a client of either process sees.

@@ -14,8 +14,9 @@
 #include <future>
 #include <thread>
 
-#include "common/listen_socket.h"
 #include "server/control_socket.h"
+#include "tests/server/fake_takeover_host.h"
+#include "tests/support/temp_dir.h"
 
 namespace reactord::server {
 namespace {
@@ -38,41 +39,9 @@ bool eventually(const std::function<bool()>& condition) {
   return true;
 }
 
-class FakeHost : public TakeoverHost {
- public:
-  FakeHost() {
-    address_ = *SocketAddress::parse("127.0.0.1", 0);
-    common::ListenResult result = common::openListenSocket(address_, 64, true);
-    EXPECT_TRUE(result.fd.valid()) << result.error;
-    address_.setPort(SocketAddress::localOf(result.fd.get())->port());
-    fd_ = std::move(result.fd);
-  }
-  std::optional<std::string> refusal() override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return refusal_;
-  }
-  std::vector<UniqueFd> duplicateListeners(SocketAddress* address) override {
-    *address = address_;
-    std::vector<UniqueFd> copies;
-    copies.emplace_back(fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0));
-    return copies;
-  }
-  void stopAccepting() override { stopped_ = true; }
-
-  SocketAddress address_;
-  UniqueFd fd_;
-  std::mutex mutex_;
-  std::optional<std::string> refusal_;  // guarded by mutex_
-  std::atomic<bool> stopped_{false};
-};
-
 class ControlServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/reactord-control-server-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/control";
     std::string error;
     socket_ = ControlSocket::prepare(path_, &error);
     ASSERT_NE(socket_, nullptr) << error;
@@ -85,16 +54,15 @@ class ControlServerTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     socket_.reset();
-    rmdir(dir_.c_str());
   }
   // A whole takeover as the new process does it.
   bool takeOver(TakeoverClient& client, std::string* error) {
     return client.connectAndReceive(path_, host_.address_, error) && client.finish(1, error);
   }
 
-  std::string dir_;
-  std::string path_;
-  FakeHost host_;
+  testing::TempDir dir_{"reactord-control-server-test"};
+  const std::string path_ = dir_.file("control");
+  FakeTakeoverHost host_{1};
   std::atomic<int> handovers_{0};
   std::unique_ptr<ControlSocket> socket_;
   std::unique_ptr<ControlServer> server_;
@@ -133,10 +101,7 @@ TEST_F(ControlServerTest, SecondTakeoverDuringOneIsRefusedAtOnce) {
 }
 
 TEST_F(ControlServerTest, TakeoverDuringADrainIsRefusedAndChangesNothing) {
-  {
-    std::lock_guard<std::mutex> lock(host_.mutex_);
-    host_.refusal_ = "draining: a shutdown is in progress";
-  }
+  host_.refuseWith("draining: a shutdown is in progress");
   TakeoverClient client(kTimeouts);
   std::string error;
   EXPECT_FALSE(client.connectAndReceive(path_, host_.address_, &error));
@@ -202,9 +167,9 @@ TEST_F(ControlServerTest, OtherUsersAreKeptOutByTheModeAndByTheirUid) {
   if (geteuid() != 0) {
     GTEST_SKIP() << "needs root to act as another user";
   }
-  ASSERT_EQ(chmod(dir_.c_str(), 0711), 0);   // the directory lets others reach the socket
-  EXPECT_EQ(connectAs(path_, 65534), 10);    // mode 0600: connect() itself is refused
-  ASSERT_EQ(chmod(path_.c_str(), 0666), 0);  // someone loosened the mode: the uid check holds
+  ASSERT_EQ(chmod(dir_.path().c_str(), 0711), 0);  // the directory lets others reach the socket
+  EXPECT_EQ(connectAs(path_, 65534), 10);          // mode 0600: connect() itself is refused
+  ASSERT_EQ(chmod(path_.c_str(), 0666), 0);        // someone loosened the mode: the uid check holds
   EXPECT_EQ(connectAs(path_, 65534), 11);
   EXPECT_FALSE(host_.stopped_);
   EXPECT_EQ(server_->takeoversServed(), 0u);

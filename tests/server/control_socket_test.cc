@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/unix_socket.h"
+#include "tests/support/temp_dir.h"
 
 namespace reactord::server {
 namespace {
@@ -17,16 +18,6 @@ using std::chrono::milliseconds;
 
 class ControlSocketTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/reactord-control-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/control";
-  }
-  void TearDown() override {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
   std::unique_ptr<ControlSocket> create(ControlSocket::Publish how, std::string* error) {
     std::unique_ptr<ControlSocket> socket = ControlSocket::prepare(path_, error);
     if (socket == nullptr || !socket->publish(how, error)) {
@@ -49,8 +40,9 @@ class ControlSocketTest : public ::testing::Test {
     return lstat(path.c_str(), &info) == 0;
   }
 
-  std::string dir_;
-  std::string path_;
+  testing::TempDir temp_{"reactord-control-test"};
+  const std::string dir_ = temp_.path();
+  std::string path_ = temp_.file("control");
 };
 
 TEST_F(ControlSocketTest, IsOwnerOnlyReachableAndRemovedAtExit) {

@@ -1,6 +1,5 @@
 #include "server/takeover.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -14,6 +13,8 @@
 #include "common/fd_message.h"
 #include "common/listen_socket.h"
 #include "common/unix_socket.h"
+#include "tests/server/fake_takeover_host.h"
+#include "tests/support/open_fds.h"
 
 namespace reactord::server {
 namespace {
@@ -26,46 +27,8 @@ using std::chrono::milliseconds;
 // machine running sanitizers: every step here is a local syscall or two.
 constexpr TakeoverTimeouts kTimeouts{milliseconds(1500), milliseconds(1500)};
 
-int openFdCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* entry = readdir(dir)) {
-    count += entry->d_name[0] != '.';
-  }
-  closedir(dir);
-  return count - 1;
-}
-
-// The old process's side: K SO_REUSEPORT listeners on 127.0.0.1, a port picked by the kernel.
-class FakeHost : public TakeoverHost {
- public:
-  explicit FakeHost(int listeners) {
-    address_ = *SocketAddress::parse("127.0.0.1", 0);
-    for (int i = 0; i < listeners; ++i) {
-      common::ListenResult result = common::openListenSocket(address_, 64, true);
-      EXPECT_TRUE(result.fd.valid()) << result.error;
-      if (i == 0) {
-        address_.setPort(SocketAddress::localOf(result.fd.get())->port());
-      }
-      fds_.push_back(std::move(result.fd));
-    }
-  }
-  std::optional<std::string> refusal() override { return refusal_; }
-  std::vector<UniqueFd> duplicateListeners(SocketAddress* address) override {
-    *address = address_;
-    std::vector<UniqueFd> copies;
-    for (const UniqueFd& fd : fds_) {
-      copies.emplace_back(fcntl(fd.get(), F_DUPFD_CLOEXEC, 0));
-    }
-    return copies;
-  }
-  void stopAccepting() override { stopped_ = true; }
-
-  SocketAddress address_;
-  std::vector<UniqueFd> fds_;
-  std::optional<std::string> refusal_;
-  std::atomic<bool> stopped_{false};
-};
+using FakeHost = FakeTakeoverHost;
+using testing::openFdCount;
 
 class TakeoverTest : public ::testing::Test {
  protected:
@@ -140,7 +103,7 @@ TEST_F(TakeoverTest, PortZeroTakesWhateverPortTheOldProcessHas) {
 
 TEST_F(TakeoverTest, RefusalKeepsTheOldProcessServing) {
   FakeHost host(2);
-  host.refusal_ = "draining: a shutdown is in progress";
+  host.refuseWith("draining: a shutdown is in progress");
   auto outcome = serve(host);
   TakeoverClient client(kTimeouts);
   std::string error;
