@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_client.h"
@@ -103,6 +104,35 @@ TEST_F(TakeoverTest, FewerWorkersServeEveryListenerAndCanBeTakenOverAgain) {
   third.signal(SIGTERM);
   EXPECT_EQ(third.waitExit(kWait), 0);
   EXPECT_FALSE(std::filesystem::exists(control_));  // removed by the last owner at exit
+}
+
+// The admin port of the old process (/metrics and the probes) goes to the new one: the old one
+// lets it go when it starts draining, and the new one binds it then.
+TEST_F(TakeoverTest, TheAdminPortMovesToTheNewProcess) {
+  std::vector<std::string> flags = oldFlags(1);
+  flags.push_back("--admin_port=-1");
+  flags.push_back("--drain_timeout_s=60");
+  ServerProcess old(flags);
+  const std::string line = "admin listening on 127.0.0.1:";
+  ASSERT_TRUE(old.waitForLog(line, kWait));
+  const std::string log = old.log();
+  const int admin_port = std::stoi(log.substr(log.find(line) + line.size()));
+  // An open connection keeps the old process draining (and alive) while the new one binds.
+  auto open = TestClient::connect(old.port());
+  ASSERT_TRUE(open && open->sendAll("x") && open->readExactly(1) == "x");
+  flags = newFlags(1);
+  flags.push_back("--admin_port=" + std::to_string(admin_port));
+  ServerProcess fresh(flags);
+  EXPECT_TRUE(fresh.waitForLog(line + std::to_string(admin_port), kWait)) << fresh.log();
+  EXPECT_EQ(old.waitExit(milliseconds(100)), std::nullopt);  // still draining
+  const HttpResponse metrics = httpRequest(static_cast<uint16_t>(admin_port), "GET", "/metrics");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("reactord_takeovers_received_total 1"), std::string::npos)
+      << metrics.body;
+  EXPECT_EQ(httpRequest(static_cast<uint16_t>(admin_port), "GET", "/readyz").status, 200);
+  open->shutdownWrite();
+  EXPECT_TRUE(open->waitPeerGone(kWait));
+  EXPECT_EQ(old.waitExit(kWait), 0) << old.log();
 }
 
 TEST_F(TakeoverTest, AddressMismatchExitsOneAndTheOldProcessServesOn) {
