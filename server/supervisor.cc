@@ -73,6 +73,23 @@ void Supervisor::connectionsGone(int /*worker*/) {
   });
 }
 
+void Supervisor::handedOver(pid_t new_pid) {
+  tasks_.post([this, new_pid] {
+    if (draining_ || stopping_) {
+      return;
+    }
+    LOG(INFO) << "takeover: pid " << new_pid
+              << " serves the listeners now; this process drains as on SIGTERM";
+    handed_over_ = true;
+    if (admin_ != nullptr) {
+      // The new process binds the same admin port as soon as this one lets it go.
+      admin_->stop();
+      LOG(INFO) << "takeover: admin endpoint closed for pid " << new_pid;
+    }
+    beginDrain();
+  });
+}
+
 Supervisor::Clock::time_point Supervisor::nextDeadline() const {
   return draining_ ? std::min(next_stats_, drain_deadline_) : next_stats_;
 }
@@ -148,7 +165,9 @@ void Supervisor::beginDrain() {
   draining_ = true;
   drain_started_ = Clock::now();
   drain_deadline_ = drain_started_ + std::chrono::seconds(options_.drain_timeout_s);
-  LOG(INFO) << "draining: closing listeners after accepting what is queued, serving "
+  LOG(INFO) << (handed_over_ ? "draining: listeners handed over, serving "
+                             : "draining: closing listeners after accepting what is queued, "
+                               "serving ")
             << workers_.activeConnections() << " open connections for up to "
             << options_.drain_timeout_s << "s";
   workers_.beginDrain();
@@ -183,9 +202,13 @@ void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
   std::vector<WorkerCounts> snapshots = workers_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
-  const StatsLine line =
+  StatsLine line =
       makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,
                     secondsBetween(final_line ? started_ : last_stats_time_, now));
+  // Process-wide, since the start (0 or 1 each): a takeover is the process's event, not a
+  // worker's.
+  line.add("takeovers_served", workers_.takeoversServed());
+  line.add("takeovers_received", workers_.takeoversReceived());
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? line.json() : line.text());
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;
