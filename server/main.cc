@@ -1,10 +1,12 @@
 // reactord: a sharded-reactor TCP echo / acknowledgement server.
 #include <event2/thread.h>
+#include <fcntl.h>
 #include <glog/logging.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,6 +17,20 @@
 #include "server/supervisor.h"
 
 namespace {
+
+// A process started with descriptor 0, 1 or 2 closed (`2>&-`, as careless init scripts do) would
+// give that number to its first socket, and glog, which writes to 2, would write log lines into a
+// client's connection. Each closed one is opened on /dev/null, as daemons do. Runs before anything
+// else opens a descriptor (flagfiles included); false when /dev/null cannot be opened.
+bool openStandardDescriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    // open() returns the lowest free number, which is `fd`: the ones below it are open by now.
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDWR) != fd) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Connections are file descriptors: take the whole hard limit the process is allowed.
 void raiseOpenFileLimit() {
@@ -40,6 +56,9 @@ int main(int argc, char** argv) {
   using reactord::server::Server;
   using reactord::server::Supervisor;
 
+  if (!openStandardDescriptors()) {
+    return 1;  // nowhere to say so: stderr is one of the closed ones
+  }
   const auto started_wall = std::chrono::system_clock::now();
   const auto started = std::chrono::steady_clock::now();
   const reactord::server::ServerOptions options = reactord::server::parseCommandLine(&argc, &argv);

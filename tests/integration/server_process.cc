@@ -11,16 +11,23 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace reactord::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit,
-            int run_as_uid, const std::vector<std::string>& environment) {
+void setLimit(int resource, rlim_t value) {
+  const rlimit limit{value, value};
+  setrlimit(resource, &limit);
+}
+
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd, const ChildSetup& setup) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
@@ -35,17 +42,22 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    if (open_file_limit > 0) {
-      const rlimit limit{static_cast<rlim_t>(open_file_limit),
-                         static_cast<rlim_t>(open_file_limit)};
-      setrlimit(RLIMIT_NOFILE, &limit);
+    if (setup.close_stderr) {
+      close(STDERR_FILENO);
+    } else {
+      dup2(pipe_fds[1], STDERR_FILENO);
     }
-    if (run_as_uid >= 0 &&
-        (setgroups(0, nullptr) != 0 || setgid(run_as_uid) != 0 || setuid(run_as_uid) != 0)) {
+    if (setup.open_file_limit > 0) {
+      setLimit(RLIMIT_NOFILE, static_cast<rlim_t>(setup.open_file_limit));
+    }
+    const int uid = setup.run_as_uid;
+    if (uid >= 0 && (setgroups(0, nullptr) != 0 || setgid(uid) != 0 || setuid(uid) != 0)) {
       _exit(126);
     }
-    for (const std::string& entry : environment) {
+    for (const auto& [resource, value] : setup.limits) {
+      setLimit(resource, value);
+    }
+    for (const std::string& entry : setup.environment) {
       const size_t equals = entry.find('=');
       setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
     }
@@ -68,10 +80,15 @@ std::optional<int> decodeStatus(int status) {
 
 ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening,
                              int open_file_limit, int run_as_uid,
-                             const std::vector<std::string>& environment) {
+                             const std::vector<std::string>& environment)
+    : ServerProcess(std::move(flags), ChildSetup{open_file_limit, run_as_uid, environment, {}},
+                    wait_listening) {}
+
+ServerProcess::ServerProcess(std::vector<std::string> flags, const ChildSetup& setup,
+                             bool wait_listening) {
   flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
   int output_fd = -1;
-  pid_ = spawn(flags, &output_fd, open_file_limit, run_as_uid, environment);
+  pid_ = spawn(flags, &output_fd, setup);
   reader_ = std::thread([this, output_fd] { readLog(output_fd); });
   if (!wait_listening) {
     return;
@@ -246,10 +263,46 @@ int listenerCount(uint16_t port) {
   return count;
 }
 
+std::vector<uint16_t> listeningPorts(pid_t pid) {
+  std::set<std::string> inodes;  // "socket:[12345]" -> "12345"
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  if (DIR* dir = opendir(fd_dir.c_str())) {
+    while (const dirent* entry = readdir(dir)) {
+      char target[64] = {};
+      const std::string link = fd_dir + "/" + entry->d_name;
+      if (readlink(link.c_str(), target, sizeof target - 1) > 0 &&
+          std::string_view(target).starts_with("socket:[")) {
+        inodes.insert(std::string(target + 8, std::strlen(target) - 9));
+      }
+    }
+    closedir(dir);
+  }
+  std::set<uint16_t> ports;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state == "0A" && inodes.count(inode) > 0) {
+        ports.insert(
+            static_cast<uint16_t>(std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16)));
+      }
+    }
+  }
+  return {ports.begin(), ports.end()};
+}
+
 RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid,
                       const std::vector<std::string>& environment) {
-  ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid,
-                        environment);
+  return runReactord(flags, ChildSetup{0, run_as_uid, environment, {}});
+}
+
+RunResult runReactord(const std::vector<std::string>& flags, const ChildSetup& setup) {
+  ServerProcess process(flags, setup, /*wait_listening=*/false);
   RunResult result;
   result.exit_code = process.waitExit(milliseconds(10000)).value_or(-1000);
   process.waitForOutputEnd(milliseconds(2000));
