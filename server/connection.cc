@@ -283,6 +283,10 @@ void Connection::onTick(uint32_t now_tick) {
   } else if (write_ticks != 0 && pending_ && now_tick - write_tick_ >= write_ticks) {
     worker_.stats().write_timeout_closed.add();
     finished_ = true;  // the peer stopped reading: nothing more can be sent
+  } else if (message_ticks != 0 && !closing_ && framer_.partialBytes() > 0 && paused_) {
+    // The server is not reading (its own backpressure), so the client cannot finish the message:
+    // the message's clock stands still. onTick runs once per tick, so the age stays the same.
+    ++message_tick_;
   } else if (message_ticks != 0 && !closing_ && framer_.partialBytes() > 0 &&
              now_tick - message_tick_ >= message_ticks) {
     worker_.stats().message_timeout_closed.add();

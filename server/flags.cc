@@ -53,7 +53,8 @@ DEFINE_int32(write_timeout_s, 0,
 DEFINE_int32(message_timeout_s, 0,
              "ack: close a connection (after 'ERR message timeout') whose current message is "
              "still unfinished after this many seconds, even if bytes keep trickling in "
-             "(slowloris). 0 = never.");
+             "(slowloris). Time in which the server is not reading the connection (backpressure) "
+             "does not count. 0 = never.");
 
 // The admin endpoint (issue 6).
 DEFINE_int32(admin_port, 0,
