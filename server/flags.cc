@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "common/cpu_count.h"
+#include "common/listen_socket.h"
 #include "common/socket_address.h"
 #include "server/command_line.h"
 
 DEFINE_string(bind, "0.0.0.0",
-              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families.");
+              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families. "
+              "Multicast and broadcast addresses are refused.");
 DEFINE_int32(port, 7000, "TCP port to listen on (0 = any free port; the log says which).");
 DEFINE_int32(workers, 0,
              "Worker threads, each with its own event loop and SO_REUSEPORT listener. 0 = the CPUs "
@@ -80,8 +82,17 @@ bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
 }
 
 bool validateBind(const char* flag, const std::string& value) {
-  if (!reactord::common::SocketAddress::parse(value, 0)) {
+  const auto address = reactord::common::SocketAddress::parse(value, 0);
+  if (!address) {
     std::fprintf(stderr, "--%s=%s is not a numeric IPv4 or IPv6 address\n", flag, value.c_str());
+    return false;
+  }
+  const std::string reason = reactord::common::unlistenableReason(*address);
+  if (!reason.empty()) {
+    std::fprintf(stderr,
+                 "--%s=%s %s: TCP cannot take connections there; use an address of this host, or "
+                 "0.0.0.0 or :: for all of them\n",
+                 flag, value.c_str(), reason.c_str());
     return false;
   }
   return true;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/socket_address.h"
 #include "server/connection.h"
 
 namespace reactord::server {
@@ -143,14 +144,17 @@ bool Worker::acceptOne() {
 void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   if (!limit_.tryAcquire()) {
     stats_.rejected.add();
-    VLOG(1) << "worker " << index_ << ": --max_connections reached, closing fd " << fd.get();
+    VLOG(1) << "worker " << index_ << ": --max_connections reached, closing the connection from "
+            << common::SocketAddress::of(peer).toString();
     return;  // closed by fd's destructor
   }
   const IpKey ip = IpKey::from(peer);
   if (!per_ip_limit_.tryAcquire(ip)) {
     limit_.release();
     stats_.per_ip_rejected.add();
-    VLOG(1) << "worker " << index_ << ": --max_connections_per_ip reached, closing fd " << fd.get();
+    VLOG(1) << "worker " << index_
+            << ": --max_connections_per_ip reached, closing the connection from "
+            << common::SocketAddress::of(peer).toString();
     return;
   }
   const int one = 1;
