@@ -57,20 +57,24 @@ ListenResult openListenSocket(const SocketAddress& address, int backlog, bool re
   ListenResult result;
   UniqueFd fd(socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) {
+    result.error_number = errno;
     result.error = describe("socket() for", address, errno);
     return result;
   }
   if (!setFlag(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1) ||
       (reuse_port && !setFlag(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1)) ||
       (address.isIpv6Any() && !setFlag(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, 0))) {
+    result.error_number = errno;
     result.error = describe("setsockopt on listener for", address, errno);
     return result;
   }
   if (bind(fd.get(), address.get(), address.length()) != 0) {
+    result.error_number = errno;
     result.error = describe("cannot bind", address, errno);
     return result;
   }
   if (listen(fd.get(), backlog) != 0) {
+    result.error_number = errno;
     result.error = describe("cannot listen on", address, errno);
     return result;
   }

@@ -8,8 +8,9 @@
 namespace reactord::common {
 
 struct ListenResult {
-  UniqueFd fd;        // valid on success
-  std::string error;  // on failure: what failed, with the address and the errno text
+  UniqueFd fd;           // valid on success
+  std::string error;     // on failure: what failed, with the address and the errno text
+  int error_number = 0;  // on failure: the errno value
 };
 
 // Opens a non-blocking listening TCP socket on `address` with SO_REUSEADDR, and SO_REUSEPORT when

@@ -72,8 +72,28 @@ StatsSnapshot WorkerStats::snapshot() const {
   return s;
 }
 
+AdminStatsSnapshot operator-(AdminStatsSnapshot a, const AdminStatsSnapshot& b) {
+  a.accepted -= b.accepted;
+  a.closed -= b.closed;
+  a.rejected -= b.rejected;
+  a.timed_out -= b.timed_out;
+  a.accept_errors -= b.accept_errors;
+  return a;
+}
+
+AdminStatsSnapshot AdminStats::snapshot() const {
+  AdminStatsSnapshot s;
+  s.closed = closed.get();  // before accepted, so that active() never counts a closed one twice
+  s.accepted = accepted.get();
+  s.rejected = rejected.get();
+  s.timed_out = timed_out.get();
+  s.accept_errors = accept_errors.get();
+  return s;
+}
+
 std::string formatStatsLine(const char* label, const std::vector<StatsSnapshot>& now,
-                            const std::vector<StatsSnapshot>& before, double seconds) {
+                            const std::vector<StatsSnapshot>& before, double seconds,
+                            const AdminStatsSnapshot* admin) {
   StatsSnapshot total_now;
   StatsSnapshot delta;
   for (size_t i = 0; i < now.size(); ++i) {
@@ -92,6 +112,10 @@ std::string formatStatsLine(const char* label, const std::vector<StatsSnapshot>&
           delta.write_timeout_closed, delta.message_timeout_closed);
   appendf(line, " too_long=%" PRIu64 " conn_errors=%" PRIu64 " accept_errors=%" PRIu64,
           delta.too_long, delta.conn_errors, delta.accept_errors);
+  if (admin != nullptr) {
+    appendf(line, " admin_rejected=%" PRIu64 " admin_timed_out=%" PRIu64, admin->rejected,
+            admin->timed_out);
+  }
   appendf(line, " conns_per_s=%.1f reads_per_s=%.1f msgs_per_s=%.1f", delta.accepted * per_s,
           delta.reads * per_s, delta.messages * per_s);
   appendf(line, " in_bytes_per_s=%.0f out_bytes_per_s=%.0f", delta.bytes_in * per_s,

@@ -66,10 +66,34 @@ struct alignas(64) WorkerStats {
   StatsSnapshot snapshot() const;
 };
 
+// A copy of the admin endpoint's counters at one moment, or the difference of two. A value type.
+struct AdminStatsSnapshot {
+  uint64_t accepted = 0;       // admin connections taken into service
+  uint64_t closed = 0;         // admin connections that left service, for any reason
+  uint64_t rejected = 0;       // closed at once (503): --admin_max_connections were open
+  uint64_t timed_out = 0;      // closed at --admin_timeout_s before their response was sent
+  uint64_t accept_errors = 0;  // failed accept() calls on the admin port, EAGAIN excluded
+
+  uint64_t active() const { return accepted > closed ? accepted - closed : 0; }
+  friend AdminStatsSnapshot operator-(AdminStatsSnapshot a, const AdminStatsSnapshot& b);
+  friend bool operator==(const AdminStatsSnapshot&, const AdminStatsSnapshot&) = default;
+};
+
+// The admin endpoint's live counters: written by the admin thread only, read by any thread.
+struct alignas(64) AdminStats {
+  Counter accepted, closed, rejected, timed_out, accept_errors;
+
+  // Thread-safe.
+  AdminStatsSnapshot snapshot() const;
+};
+
 // Formats one stats log line, "stats workers=2 active=7 accepted=3 ...": `now` and `before` hold
 // one snapshot per worker; counts are now - before and rates divide them by `seconds`. Gauges
-// (active, per-worker active) come from `now`. The keys are stable and listed in the README.
+// (active, per-worker active) come from `now`. `admin`, when the admin endpoint is on, holds its
+// counts for the same interval (keys admin_*; none when it is null). The keys are stable and
+// listed in the README.
 std::string formatStatsLine(const char* label, const std::vector<StatsSnapshot>& now,
-                            const std::vector<StatsSnapshot>& before, double seconds);
+                            const std::vector<StatsSnapshot>& before, double seconds,
+                            const AdminStatsSnapshot* admin = nullptr);
 
 }  // namespace reactord::common

@@ -11,6 +11,7 @@ namespace reactord::common {
 // (since the start of the process) and the process's state. A value type; any thread.
 struct StatsReport {
   std::vector<StatsSnapshot> workers;  // one per worker, in worker order
+  AdminStatsSnapshot admin;            // the admin endpoint's own counters
   std::string workers_source;          // how the worker count was chosen: "--workers", ...
   std::string version;
   bool draining = false;    // shutdown began: not accepting new connections

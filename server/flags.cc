@@ -65,6 +65,14 @@ DEFINE_int32(admin_port, 0,
 DEFINE_string(admin_bind, "127.0.0.1",
               "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
               "needs no credentials.");
+DEFINE_int32(admin_max_connections, 16,
+             "Admin endpoint connections open at once (1..1024); one more is answered 503 and "
+             "closed at once, counted as admin_rejected. The admin port can thus take at most this "
+             "many descriptors, plus one for a moment, from the data port.");
+DEFINE_int32(admin_timeout_s, 10,
+             "Longest life of an admin connection, from accept (1..3600 s): request, response and "
+             "close must fit in it, and bytes trickling in do not extend it (an unfinished request "
+             "gets 408); counted as admin_timed_out.");
 DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
@@ -119,6 +127,8 @@ bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000); }
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
+bool validateAdminConnections(const char* f, int32_t v) { return inRange(f, v, 1, 1024); }
+bool validateAdminTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
 
 bool validateStatsFormat(const char* flag, const std::string& value) {
   if (value != "text" && value != "json") {
@@ -146,6 +156,8 @@ DEFINE_validator(write_timeout_s, &validateTimeout);
 DEFINE_validator(message_timeout_s, &validateTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
+DEFINE_validator(admin_max_connections, &validateAdminConnections);
+DEFINE_validator(admin_timeout_s, &validateAdminTimeout);
 DEFINE_validator(stats_format, &validateStatsFormat);
 
 namespace reactord::server {
@@ -278,6 +290,8 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.message_timeout_s = FLAGS_message_timeout_s;
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
+  options.admin_max_connections = static_cast<uint32_t>(FLAGS_admin_max_connections);
+  options.admin_timeout_s = FLAGS_admin_timeout_s;
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;

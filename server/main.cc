@@ -93,12 +93,25 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  server.start();
+  if (!server.start(&error)) {
+    LOG(ERROR) << error;
+    return 1;
+  }
   if (admin != nullptr) {
-    admin->start();
+    if (!admin->start(&error)) {
+      LOG(ERROR) << error;
+      server.stop();
+      server.join();
+      return 1;
+    }
     LOG(INFO) << "admin listening on " << admin->address().toString();
   }
   Supervisor supervisor(server, options, admin.get());
-  supervisor.start();
+  if (!supervisor.start(&error)) {
+    LOG(ERROR) << error;
+    server.stop();
+    server.join();
+    return 1;  // the admin endpoint is stopped by its destructor
+  }
   return supervisor.join();
 }

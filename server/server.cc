@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "common/listen_socket.h"
+#include "server/resource_hint.h"
 
 namespace reactord::server {
 
@@ -27,7 +28,7 @@ bool Server::listen(std::string* error) {
     common::ListenResult result =
         common::openListenSocket(*address, options_.backlog, /*reuse_port=*/true);
     if (!result.fd.valid()) {
-      *error = result.error;
+      *error = result.error + resourceHint(result.error_number);
       return false;
     }
     if (i == 0 && address->port() == 0) {
@@ -41,16 +42,26 @@ bool Server::listen(std::string* error) {
   address_ = *address;
   listeners_open_ = options_.workers;
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(fds[i]), limit_,
-                                                per_ip_limit_, listeners_open_));
+    auto worker = Worker::create(i, options_, std::move(fds[i]), limit_, per_ip_limit_,
+                                 listeners_open_, error);
+    if (worker == nullptr) {
+      workers_.clear();  // none has a thread yet
+      return false;
+    }
+    workers_.push_back(std::move(worker));
   }
   return true;
 }
 
-void Server::start() {
-  for (auto& worker : workers_) {
-    worker->start();
+bool Server::start(std::string* error) {
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (!workers_[i]->start(error)) {
+      stop();  // the ones already running leave their loops; the rest never ran
+      join();
+      return false;
+    }
   }
+  return true;
 }
 
 void Server::beginDrain() {

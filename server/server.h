@@ -27,7 +27,9 @@ class Server {
   bool listen(std::string* error);
   // The bound address (with the real port when --port=0). Valid after listen().
   const common::SocketAddress& address() const { return address_; }
-  void start();
+  // Starts a thread per worker. When one cannot be started, stops and joins those that were, and
+  // returns false with `error` naming the worker and what to change.
+  bool start(std::string* error);
 
   // Thread-safe. beginDrain() and stop() end readiness: draining() is true from their first
   // instruction on.

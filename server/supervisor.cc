@@ -5,8 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include "common/stats_line_json.h"
+#include "server/resource_hint.h"
 
 namespace reactord::server {
 namespace {
@@ -46,8 +48,15 @@ sigset_t Supervisor::handledSignals() {
   return set;
 }
 
-void Supervisor::start() {
-  thread_ = std::thread([this] { run(); });
+bool Supervisor::start(std::string* error) {
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error& e) {
+    *error = std::string("cannot start the supervisor's thread: ") +
+             std::strerror(e.code().value()) + resourceHint(e.code().value());
+    return false;
+  }
+  return true;
 }
 
 int Supervisor::join() {
@@ -155,11 +164,18 @@ void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
   std::vector<common::StatsSnapshot> snapshots = server_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
+  const common::AdminStatsSnapshot admin =
+      admin_ != nullptr ? admin_->stats() : common::AdminStatsSnapshot{};
+  const common::AdminStatsSnapshot admin_delta = admin - last_admin_stats_;
   const std::string line = common::formatStatsLine(
       label, snapshots, final_line ? std::vector<common::StatsSnapshot>{} : last_stats_,
-      secondsBetween(final_line ? started_ : last_stats_time_, now));
+      secondsBetween(final_line ? started_ : last_stats_time_, now),
+      admin_ == nullptr ? nullptr
+      : final_line      ? &admin
+                        : &admin_delta);
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? common::statsLineToJson(line) : line);
   last_stats_ = std::move(snapshots);
+  last_admin_stats_ = admin;
   last_stats_time_ = now;
   next_stats_ =
       now + (options_.stats_interval_s > 0 ? std::chrono::duration_cast<Clock::duration>(

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -33,7 +34,8 @@ class Supervisor {
   // The signals the supervisor takes; main blocks them before any thread starts.
   static sigset_t handledSignals();
 
-  void start();
+  // False with `error` when its thread cannot be started.
+  bool start(std::string* error);
   // Waits for the end of shutdown; returns the process exit code.
   int join();
 
@@ -58,6 +60,7 @@ class Supervisor {
   Clock::time_point next_stats_;
   Clock::time_point last_stats_time_;
   std::vector<common::StatsSnapshot> last_stats_;
+  common::AdminStatsSnapshot last_admin_stats_;
   int exit_code_ = 0;
   std::thread thread_;
 };

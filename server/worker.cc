@@ -11,9 +11,11 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <system_error>
 
 #include "common/socket_address.h"
 #include "server/connection.h"
+#include "server/resource_hint.h"
 
 namespace reactord::server {
 namespace {
@@ -29,8 +31,31 @@ constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
 
 }  // namespace
 
-Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-               ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open)
+std::unique_ptr<Worker> Worker::create(int index, const ServerOptions& options,
+                                       common::UniqueFd listen_fd, ConnectionLimit& limit,
+                                       PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open,
+                                       std::string* error) {
+  std::string why;
+  common::EventBasePtr base = common::makeEventBase(common::BaseLocking::kSingleThread, &why);
+  if (base == nullptr) {
+    *error = "worker " + std::to_string(index) + ": " + why + resourceHint(errno);
+    return nullptr;
+  }
+  common::UniqueFd wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_fd.valid()) {
+    const int failure = errno;
+    *error = "worker " + std::to_string(index) +
+             ": cannot open its wake-up eventfd: " + std::strerror(failure) + resourceHint(failure);
+    return nullptr;
+  }
+  return std::unique_ptr<Worker>(new Worker(index, options, std::move(base), std::move(listen_fd),
+                                            std::move(wake_fd), limit, per_ip_limit,
+                                            listeners_open));
+}
+
+Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr loop,
+               common::UniqueFd listen_fd, common::UniqueFd wake_fd, ConnectionLimit& limit,
+               PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open)
     : index_(index),
       options_(options),
       read_size_(options.protocol == Protocol::kAck ? kAckReadBytes : kScratchBytes),
@@ -41,10 +66,9 @@ Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_
       per_ip_limit_(per_ip_limit),
       listeners_open_(listeners_open),
       scratch_(new char[kScratchBytes]),
-      base_(common::makeSingleThreadBase()),
+      base_(std::move(loop)),
       listen_fd_(std::move(listen_fd)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  PCHECK(wake_fd_.valid()) << "eventfd for worker " << index_;
+      wake_fd_(std::move(wake_fd)) {
   listen_event_.assign(base(), listen_fd_.get(), EV_READ | EV_PERSIST, &Worker::onAcceptable, this);
   listen_event_.add();
   accept_retry_event_.assign(base(), -1, 0, &Worker::onAcceptRetry, this);
@@ -56,8 +80,15 @@ Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
 
-void Worker::start() {
-  thread_ = std::thread([this] { run(); });
+bool Worker::start(std::string* error) {
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error& e) {
+    *error = "cannot start the thread of worker " + std::to_string(index_) + ": " +
+             std::strerror(e.code().value()) + resourceHint(e.code().value());
+    return false;
+  }
+  return true;
 }
 
 void Worker::join() {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -32,14 +33,18 @@ class Worker {
       size_t{16} * 1024;                          // one read, ack protocol (17x in replies)
   static constexpr uint32_t kTicksPerSecond = 4;  // idle and linger clocks
 
-  Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-         ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open);
+  // Main-thread-only: a worker with its event loop and wake-up eventfd, or null with `error` saying
+  // what could not be made (descriptors, memory).
+  static std::unique_ptr<Worker> create(int index, const ServerOptions& options,
+                                        common::UniqueFd listen_fd, ConnectionLimit& limit,
+                                        PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open,
+                                        std::string* error);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Main-thread-only.
-  void start();
+  // Main-thread-only. start() returns false with `error` when the thread cannot be created.
+  bool start(std::string* error);
   void join();
 
   // Thread-safe: runs `task` on the worker's thread, in order. The lock is held only to push; the
@@ -68,6 +73,9 @@ class Worker {
   void removeConnection(int fd);
 
  private:
+  Worker(int index, const ServerOptions& options, common::EventBasePtr loop,
+         common::UniqueFd listen_fd, common::UniqueFd wake_fd, ConnectionLimit& limit,
+         PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open);
   static void onAcceptable(int fd, short what, void* self);
   static void onWake(int fd, short what, void* self);
   static void onTick(int fd, short what, void* self);

@@ -55,6 +55,20 @@ TEST(StatsTest, LineMergesWorkersAndShowsTheSpread) {
   EXPECT_NE(line.find(" worker_active=20,0 worker_accepted=20,10"), std::string::npos) << line;
 }
 
+TEST(StatsTest, AdminKeysOnlyWhenTheAdminEndpointIsOn) {
+  const std::vector<StatsSnapshot> workers(1);
+  EXPECT_EQ(formatStatsLine("stats", workers, {}, 1.0).find("admin_"), std::string::npos);
+  AdminStats live;
+  live.rejected.add(5);
+  live.timed_out.add(2);
+  AdminStatsSnapshot before;
+  before.rejected = 1;
+  const AdminStatsSnapshot interval = live.snapshot() - before;
+  const std::string line = formatStatsLine("stats", workers, {}, 1.0, &interval);
+  EXPECT_NE(line.find(" accept_errors=0 admin_rejected=4 admin_timed_out=2 "), std::string::npos)
+      << line;
+}
+
 TEST(StatsTest, ActiveNeverUnderflows) {
   StatsSnapshot s;
   s.closed = 1;

@@ -69,6 +69,21 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd, const ChildSe
   return pid;
 }
 
+// utime + stime of a /proc/.../stat file, in seconds.
+double cpuSecondsFromStat(const std::string& path) {
+  std::ifstream stat(path);
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) {
+      ticks += std::stol(field);  // utime, stime
+    }
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
+}
+
 std::optional<int> decodeStatus(int status) {
   if (WIFEXITED(status)) {
     return WEXITSTATUS(status);
@@ -170,17 +185,7 @@ long ServerProcess::rssKb() const {
 }
 
 double ServerProcess::cpuSeconds() const {
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) {
-      ticks += std::stol(field);  // utime, stime
-    }
-  }
-  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
+  return cpuSecondsFromStat("/proc/" + std::to_string(pid_) + "/stat");
 }
 
 int ServerProcess::fdCount() const {
@@ -203,6 +208,36 @@ uint64_t ServerProcess::blockedSignals() const {
 
 std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {
   return parseStatsLine(log(), label);
+}
+
+double threadCpuSeconds(pid_t pid, const std::string& name) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) {
+    return -1;
+  }
+  double seconds = -1;
+  while (const dirent* entry = readdir(dir)) {
+    std::ifstream comm(tasks + "/" + entry->d_name + "/comm");
+    std::string comm_name;
+    if (entry->d_name[0] != '.' && std::getline(comm, comm_name) && comm_name == name) {
+      seconds = cpuSecondsFromStat(tasks + "/" + entry->d_name + "/stat");
+      break;
+    }
+  }
+  closedir(dir);
+  return seconds;
+}
+
+uint16_t adminPort(const ServerProcess& server) {
+  const std::string needle = "admin listening on ";
+  if (!server.waitForLog(needle, milliseconds(10000))) {
+    return 0;
+  }
+  const std::string log = server.log();
+  const size_t line_end = log.find('\n', log.find(needle));
+  const size_t colon = log.rfind(':', line_end);
+  return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, line_end - colon - 1)));
 }
 
 std::optional<std::string> procStatusField(pid_t pid, const std::string& key) {

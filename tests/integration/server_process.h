@@ -105,6 +105,14 @@ RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1
                       const std::vector<std::string>& environment = {});
 RunResult runReactord(const std::vector<std::string>& flags, const ChildSetup& setup);
 
+// CPU seconds (user + system) that the thread of process `pid` named `name` (its comm, as
+// "reactord-admin") has used; -1 when there is no such thread.
+double threadCpuSeconds(pid_t pid, const std::string& name);
+
+// The admin port from the server's log line "admin listening on ADDR:PORT" (waited for up to
+// 10 s); 0 when it never came.
+uint16_t adminPort(const ServerProcess& server);
+
 // The value of `key` ("VmRSS", "SigBlk", "Threads", ...) in /proc/PID/status, after its colon;
 // nullopt once the process is gone.
 std::optional<std::string> procStatusField(pid_t pid, const std::string& key);
