@@ -10,12 +10,11 @@
 #include <cstring>
 #include <ctime>
 #include <string_view>
-#include <system_error>
 
 #include "common/listen_socket.h"
 #include "common/prometheus_writer.h"
 #include "common/raw_io.h"
-#include "server/resource_hint.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -70,18 +69,14 @@ bool AdminServer::listen(std::string* error) {
 
 bool AdminServer::start(std::string* error) {
   std::lock_guard<std::mutex> lock(thread_mutex_);
-  try {
-    thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "reactord-admin");
-      event_base_dispatch(base_.get());
-      VLOG(1) << "admin endpoint left its loop";
-    });
-  } catch (const std::system_error& e) {
-    *error = std::string("cannot start the admin endpoint's thread: ") +
-             std::strerror(e.code().value()) + resourceHint(e.code().value());
-    return false;
-  }
-  return true;
+  return startThread(
+      &thread_,
+      [this] {
+        pthread_setname_np(pthread_self(), "reactord-admin");
+        event_base_dispatch(base_.get());
+        VLOG(1) << "admin endpoint left its loop";
+      },
+      "the admin endpoint", error);
 }
 
 void AdminServer::stop() {

@@ -3,7 +3,7 @@
 #include <glog/logging.h>
 
 #include "common/listen_socket.h"
-#include "server/resource_hint.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 

@@ -5,10 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <system_error>
 
 #include "common/stats_line_json.h"
-#include "server/resource_hint.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -49,14 +48,8 @@ sigset_t Supervisor::handledSignals() {
 }
 
 bool Supervisor::start(std::string* error) {
-  try {
-    thread_ = std::thread([this] { run(); });
-  } catch (const std::system_error& e) {
-    *error = std::string("cannot start the supervisor's thread: ") +
-             std::strerror(e.code().value()) + resourceHint(e.code().value());
-    return false;
-  }
-  return true;
+  return startThread(
+      &thread_, [this] { run(); }, "the supervisor", error);
 }
 
 int Supervisor::join() {

@@ -11,11 +11,10 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
-#include <system_error>
 
 #include "common/socket_address.h"
 #include "server/connection.h"
-#include "server/resource_hint.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -81,14 +80,8 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr loo
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
 
 bool Worker::start(std::string* error) {
-  try {
-    thread_ = std::thread([this] { run(); });
-  } catch (const std::system_error& e) {
-    *error = "cannot start the thread of worker " + std::to_string(index_) + ": " +
-             std::strerror(e.code().value()) + resourceHint(e.code().value());
-    return false;
-  }
-  return true;
+  return startThread(
+      &thread_, [this] { run(); }, "worker " + std::to_string(index_), error);
 }
 
 void Worker::join() {

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -281,21 +282,40 @@ std::vector<long> statsList(const std::string& value) {
   return numbers;
 }
 
-int listenerCount(uint16_t port) {
-  int count = 0;
+namespace {
+
+// A listening TCP socket of this network namespace, from /proc/net/tcp or tcp6.
+struct Listener {
+  uint16_t port;
+  std::string inode;
+};
+
+std::vector<Listener> listeners() {
+  std::vector<Listener> result;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::ifstream file(table);
     std::string line;
     std::getline(file, line);  // header
     while (std::getline(file, line)) {
       std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
-      count += (state == "0A" && local_port == port) ? 1 : 0;
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state == "0A") {
+        const unsigned port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
+        result.push_back({static_cast<uint16_t>(port), inode});
+      }
     }
   }
-  return count;
+  return result;
+}
+
+}  // namespace
+
+int listenerCount(uint16_t port) {
+  const std::vector<Listener> all = listeners();
+  return static_cast<int>(
+      std::count_if(all.begin(), all.end(), [&](const Listener& l) { return l.port == port; }));
 }
 
 std::vector<uint16_t> listeningPorts(pid_t pid) {
@@ -313,19 +333,9 @@ std::vector<uint16_t> listeningPorts(pid_t pid) {
     closedir(dir);
   }
   std::set<uint16_t> ports;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream file(table);
-    std::string line;
-    std::getline(file, line);  // header
-    while (std::getline(file, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
-          timeout >> inode;
-      if (state == "0A" && inodes.count(inode) > 0) {
-        ports.insert(
-            static_cast<uint16_t>(std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16)));
-      }
+  for (const Listener& listener : listeners()) {
+    if (inodes.count(listener.inode) > 0) {
+      ports.insert(listener.port);
     }
   }
   return {ports.begin(), ports.end()};

@@ -1,8 +1,11 @@
-#include "server/resource_hint.h"
+#include "server/startup_error.h"
 
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <utility>
 
 namespace reactord::server {
 namespace {
@@ -38,6 +41,18 @@ std::string resourceHint(int error) {
     default:
       return "";
   }
+}
+
+bool startThread(std::thread* thread, std::function<void()> body, const std::string& what,
+                 std::string* error) {
+  try {
+    *thread = std::thread(std::move(body));
+  } catch (const std::system_error& e) {
+    *error = "cannot start the thread of " + what + ": " + std::strerror(e.code().value()) +
+             resourceHint(e.code().value());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace reactord::server
