@@ -47,7 +47,8 @@ bool AdminServer::listen(std::string* error) {
   std::string why;
   base_ = common::makeEventBase(common::BaseLocking::kLocked, &why);
   if (base_ == nullptr) {
-    *error = "admin endpoint: " + why + resourceHint(errno);
+    const int failure = errno;
+    *error = "admin endpoint: " + why + resourceHint(failure);
     return false;
   }
   // Without SO_REUSEPORT: a port in use, even by our own workers' group, fails with EADDRINUSE.

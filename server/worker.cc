@@ -37,7 +37,8 @@ std::unique_ptr<Worker> Worker::create(int index, const ServerOptions& options,
   std::string why;
   common::EventBasePtr base = common::makeEventBase(common::BaseLocking::kSingleThread, &why);
   if (base == nullptr) {
-    *error = "worker " + std::to_string(index) + ": " + why + resourceHint(errno);
+    const int failure = errno;
+    *error = "worker " + std::to_string(index) + ": " + why + resourceHint(failure);
     return nullptr;
   }
   common::UniqueFd wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
