@@ -3,9 +3,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -15,7 +13,8 @@
 #include "common/socket_address.h"
 #include "tests/client/subprocess.h"
 #include "tests/client/test_server.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace reactord::client::testing {
 namespace {
@@ -113,10 +112,8 @@ TEST(ReactorClientTest, CheckTimesOutOnAServerThatNeverAnswers) {
 // The container HEALTHCHECK: --status_file gives the address and the protocol, whatever port and
 // protocol the server was started with.
 TEST(ReactorClientTest, CheckReadsAddressAndProtocolFromTheStatusFile) {
-  char dir_pattern[] = "/tmp/reactor-client-status-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_pattern), nullptr);
-  const std::string dir = dir_pattern;
-  const std::string path = dir + "/reactord.status";
+  const reactord::testing::TempDir dir("reactor-client-status");
+  const std::string path = dir.file("reactord.status");
   auto check = [&](std::vector<std::string> extra = {}) {
     std::vector<std::string> argv = {REACTOR_CLIENT_BINARY, "--check", "--timeout_ms=2000",
                                      "--status_file=" + path};
@@ -165,8 +162,6 @@ TEST(ReactorClientTest, CheckReadsAddressAndProtocolFromTheStatusFile) {
   EXPECT_EQ(malformed.exit_code, 1);
   EXPECT_NE(malformed.err.find("malformed: 'port' is not key=value"), std::string::npos)
       << malformed.err;
-  unlink(path.c_str());
-  rmdir(dir.c_str());
 }
 
 TEST(ReactorClientTest, MessageModeTimesOutToo) {

@@ -5,10 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <string>
 
 #include "common/file_io.h"
+#include "tests/support/temp_dir.h"
 
 namespace reactord::common {
 namespace {
@@ -97,13 +97,8 @@ TEST(ServerStatusTest, WildcardBindsAreProbedOnIpv4Loopback) {
 
 class FileIoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/reactord-file-io-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { ASSERT_EQ(std::system(("rm -rf " + dir_).c_str()), 0); }
-  std::string dir_;
+  reactord::testing::TempDir temp_{"reactord-file-io"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(FileIoTest, WritesAtomicallyAndReadsBack) {

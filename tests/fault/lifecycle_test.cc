@@ -1,4 +1,4 @@
-// Issue 5, tests 16 and 17: one instance per port, and start/stop at any moment.
+// One instance per port, and start/stop at any moment.
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,31 +12,15 @@
 #include <vector>
 
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {
-
-constexpr int kNobody = 65534;
 
 // Threads of process `pid` (1 before reactord starts its workers and supervisor), 0 if gone.
 int threadCount(pid_t pid) {
   const std::optional<std::string> threads = procStatusField(pid, "Threads");
   return threads ? std::stoi(*threads) : 0;
-}
-
-// True when a user with no rights of owner or group can run `path`: every directory on the way is
-// searchable by others and the file executable by them.
-bool othersCanExecute(const std::string& path) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    struct stat info {};
-    if (stat(path.substr(0, slash).c_str(), &info) != 0 || !(info.st_mode & S_IXOTH)) {
-      return false;
-    }
-  }
-  struct stat info {};
-  return stat(path.c_str(), &info) == 0 && (info.st_mode & S_IXOTH);
 }
 
 // 16. --port=0 with 4 workers: 4 listeners on one port. A second instance on that port is refused

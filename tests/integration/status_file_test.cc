@@ -2,31 +2,21 @@
 // listeners are open and removed at exit; a path that cannot be written fails the start.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
 
-#include "tests/integration/server_process.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {
 
 class StatusFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/reactord-status-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = dir_ + "/reactord.status";
-  }
-  void TearDown() override {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
   std::string contents() const {
     std::ifstream in(path_);
     std::stringstream text;
@@ -35,8 +25,8 @@ class StatusFileTest : public ::testing::Test {
   }
   bool exists() const { return access(path_.c_str(), F_OK) == 0; }
 
-  std::string dir_;
-  std::string path_;
+  TempDir dir_{"reactord-status"};
+  const std::string path_ = dir_.file("reactord.status");
 };
 
 TEST_F(StatusFileTest, WildcardBindIsWrittenAsLoopbackAndTheFileGoesAtExit) {
@@ -83,8 +73,25 @@ TEST_F(StatusFileTest, AnExistingFileIsReplaced) {
       << contents();
 }
 
+// A takeover with the same --status_file (blue/green instances of one service): the file names
+// the new process, and the old one, draining out, leaves it in place.
+TEST_F(StatusFileTest, AfterATakeoverTheFileNamesTheNewProcessAndOutlivesTheOld) {
+  const std::string control = dir_.file("control");
+  ServerProcess old({"--workers=1", "--control_socket=" + control, "--status_file=" + path_});
+  ServerProcess fresh({"--workers=1", "--takeover_from=" + control, "--control_socket=" + control,
+                       "--status_file=" + path_});
+  EXPECT_EQ(fresh.port(), old.port());
+  EXPECT_EQ(old.waitExit(milliseconds(20000)), 0) << old.log();
+  ASSERT_TRUE(exists()) << "the old process removed the new one's status file";
+  EXPECT_EQ(contents(), "address=127.0.0.1:" + std::to_string(fresh.port()) +
+                            " protocol=echo oneshot=0 pid=" + std::to_string(fresh.pid()) + "\n");
+  fresh.signal(SIGTERM);
+  EXPECT_EQ(fresh.waitExit(milliseconds(20000)), 0);
+  EXPECT_FALSE(exists());
+}
+
 TEST_F(StatusFileTest, AnUnwritablePathFailsTheStartNamingPathAndReason) {
-  const std::string missing = dir_ + "/no/such/dir/reactord.status";
+  const std::string missing = dir_.file("no/such/dir/reactord.status");
   const RunResult result = runReactord({"--status_file=" + missing});
   EXPECT_EQ(result.exit_code, 1) << result.output;
   EXPECT_NE(result.output.find(missing + ".tmp"), std::string::npos) << result.output;
