@@ -14,6 +14,7 @@ void forEachField(BenchTotals& a, const BenchTotals& b, Fn fn) {
   fn(a.timeouts, b.timeouts);
   fn(a.connect_failures, b.connect_failures);
   fn(a.settled, b.settled);
+  fn(a.server_closes, b.server_closes);
 }
 
 }  // namespace
@@ -38,6 +39,7 @@ BenchTotals BenchCounters::snapshot() const {
   t.timeouts = timeouts.get();
   t.connect_failures = connect_failures.get();
   t.settled = settled.get();
+  t.server_closes = server_closes.get();
   return t;
 }
 

@@ -16,6 +16,7 @@ struct BenchTotals {
   uint64_t timeouts = 0;          // no reply (or no close after a half-close) within the timeout
   uint64_t connect_failures = 0;  // refused, failed or timed-out connects
   uint64_t settled = 0;           // mode=idle: connections verified or given up on
+  uint64_t server_closes = 0;     // mode=stall: connections the server closed (not an error)
 
   uint64_t open() const { return connects - closes; }
   uint64_t errors() const { return mismatches + resets + timeouts + connect_failures; }
@@ -28,7 +29,7 @@ struct BenchTotals {
 // line. Cache-line aligned so that two workers never write the same line.
 struct alignas(64) BenchCounters {
   common::Counter messages, connects, closes, mismatches, resets, timeouts, connect_failures,
-      settled;
+      settled, server_closes;
 
   // Thread-safe.
   BenchTotals snapshot() const;

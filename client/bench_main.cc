@@ -21,7 +21,8 @@ DEFINE_string(protocol, "echo",
 DEFINE_string(mode, "pingpong",
               "pingpong (closed loop), rate (open loop at --rate), churn "
               "(connect, one message, close), bulk (streaming), idle (hold "
-              "--connections open)");
+              "--connections open), stall (send chunks as fast as the server takes "
+              "them, never read: echo --message_bytes per chunk, ack 64 KiB of lines)");
 DEFINE_int32(threads, 1, "Load-generator threads, each with its own event loop");
 DEFINE_int32(connections, 50, "Connections in total (mode=churn: connections at once)");
 DEFINE_int32(message_bytes, 64, "Bytes per message (mode=bulk: per chunk)");
@@ -34,6 +35,10 @@ DEFINE_double(rate, 10000, "mode=rate: messages per second in total");
 DEFINE_int32(timeout_ms, 5000,
              "A message without its reply this long is a timeout; also bounds "
              "connects and the final close");
+DEFINE_int32(socket_buffer_bytes, 0,
+             "SO_SNDBUF and SO_RCVBUF of each connection (the kernel doubles them); 0 = the "
+             "kernel's defaults. Small buffers keep many stall connections from filling the "
+             "machine's TCP memory on this side.");
 DEFINE_bool(json, false, "Print one line of JSON on stdout instead of the summary");
 DEFINE_bool(progress, true, "Print one progress line per second on stderr");
 
@@ -49,6 +54,7 @@ DEFINE_validator(duration_s, &checks::validNonNegative);
 DEFINE_validator(warmup_s, &checks::validNonNegative);
 DEFINE_validator(rate, &checks::validNonNegative);
 DEFINE_validator(timeout_ms, &checks::validPositive);
+DEFINE_validator(socket_buffer_bytes, &checks::validSocketBuffer);
 
 namespace {
 
@@ -89,6 +95,7 @@ std::string optionsFromFlags(reactord::client::BenchOptions* options) {
   options->warmup_s = FLAGS_warmup_s;
   options->rate = FLAGS_rate;
   options->timeout_ms = FLAGS_timeout_ms;
+  options->socket_buffer_bytes = FLAGS_socket_buffer_bytes;
   options->progress = FLAGS_progress;
   return crossCheck(*options);
 }
@@ -104,7 +111,7 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "load generator for reactord\n"
       "  reactor-bench [--host=H] [--port=P] [--protocol=echo|ack] "
-      "[--mode=pingpong|rate|churn|bulk|idle] [--json] ...");
+      "[--mode=pingpong|rate|churn|bulk|idle|stall] [--json] ...");
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   if (std::getenv("GLOG_logtostderr") == nullptr) {

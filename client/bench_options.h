@@ -15,6 +15,7 @@ enum class BenchMode {
   kChurn,     // connect, one message, check the reply, half-close, wait for the close, repeat
   kBulk,      // each connection streams chunks of --message_bytes and reads them back
   kIdle,      // open --connections, verify each once, hold them idle, close
+  kStall,     // send --message_bytes chunks as fast as the server takes them, never read (abuse)
 };
 
 std::optional<BenchMode> parseBenchMode(std::string_view name);
@@ -33,7 +34,8 @@ struct BenchOptions {
   double warmup_s = 1;
   double rate = 0;  // messages/s in total, mode=rate only
   int timeout_ms = 5000;
-  bool progress = true;  // one line per second on stderr
+  int socket_buffer_bytes = 0;  // SO_SNDBUF and SO_RCVBUF of each connection; 0 = the kernel's
+  bool progress = true;         // one line per second on stderr
 };
 
 // When the phases of a run begin, on the CLOCK_MONOTONIC nanosecond scale of nowNanos(). For
