@@ -11,6 +11,11 @@ constexpr const char* kErrorsHelp =
     "Errors by kind: connection = a read or write error ended a connection (resets and the like); "
     "accept = a failed accept() call.";
 
+constexpr const char* kOverloadHelp =
+    "Overload actions begun as buffered memory rose past the marks of a worker's share of "
+    "--max_buffered_bytes, once per worker per episode (close: one round of closing "
+    "connections).";
+
 constexpr StatsField kFields[] = {
     {"accepted", "connections_accepted", nullptr, nullptr, "Connections taken into service.",
      &StatsSnapshot::accepted},
@@ -30,6 +35,8 @@ constexpr StatsField kFields[] = {
      kClosedByHelp, &StatsSnapshot::write_timeout_closed},
     {"message_timeout_closed", "connections_closed_by_server", "reason", "message_timeout",
      kClosedByHelp, &StatsSnapshot::message_timeout_closed},
+    {"overload_closed", "connections_closed_by_server", "reason", "overload", kClosedByHelp,
+     &StatsSnapshot::overload_closed},
     {"conn_errors", "errors", "kind", "connection", kErrorsHelp, &StatsSnapshot::conn_errors},
     {"accept_errors", "errors", "kind", "accept", kErrorsHelp, &StatsSnapshot::accept_errors},
     {"reads", "reads", nullptr, nullptr, "read() calls that returned data.", &StatsSnapshot::reads},
@@ -43,6 +50,12 @@ constexpr StatsField kFields[] = {
      "Bytes read and dropped while waiting for the EOF of a client the server closed "
      "(included in received_bytes).",
      &StatsSnapshot::bytes_discarded},
+    {"overload_pause_reading", "overload_actions", "action", "pause_reading", kOverloadHelp,
+     &StatsSnapshot::overload_pause_reading},
+    {"overload_stop_accepting", "overload_actions", "action", "stop_accepting", kOverloadHelp,
+     &StatsSnapshot::overload_stop_accepting},
+    {"overload_close_rounds", "overload_actions", "action", "close", kOverloadHelp,
+     &StatsSnapshot::overload_close_rounds},
 };
 
 }  // namespace

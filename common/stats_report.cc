@@ -1,5 +1,6 @@
 #include "common/stats_report.h"
 
+#include <algorithm>
 #include <span>
 #include <string_view>
 
@@ -108,6 +109,48 @@ void writeHistograms(PrometheusWriter& out, const StatsReport& report, const Sta
   }
 }
 
+// One gauge for the process (the sum over workers, or the highest level) and one per worker.
+void writeMemoryGauge(PrometheusWriter& out, const StatsReport& report, const char* name,
+                      const char* help, uint64_t MemoryGauges::*member, bool highest) {
+  uint64_t process = 0;
+  for (const MemoryGauges& worker : report.memory) {
+    process = highest ? std::max(process, worker.*member) : process + worker.*member;
+  }
+  const std::string total_name = metricName(kPrefix, name, "");
+  out.family(total_name, Type::kGauge, help);
+  out.sample(total_name, {}, process);
+  const std::string worker_name = metricName(kWorkerPrefix, name, "");
+  out.family(worker_name, Type::kGauge, std::string(help) + kPerWorker);
+  for (size_t w = 0; w < report.memory.size(); ++w) {
+    out.sample(worker_name, {{"worker", std::to_string(w)}}, report.memory[w].*member);
+  }
+}
+
+void writeMemoryGauges(PrometheusWriter& out, const StatsReport& report) {
+  if (report.memory.empty()) {
+    return;
+  }
+  out.family("reactord_memory_limit_bytes", Type::kGauge,
+             "The memory the process may use (cgroup limit or the machine's); source says which.");
+  out.sample("reactord_memory_limit_bytes", {{"source", report.memory_limit_source}},
+             report.memory_limit_bytes);
+  writeMemoryGauge(out, report, "buffer_budget_bytes",
+                   "--max_buffered_bytes: what clients may make the server hold (a share per "
+                   "worker).",
+                   &MemoryGauges::share, false);
+  writeMemoryGauge(out, report, "buffered_bytes",
+                   "Bytes held for connections now: buffers, connection state, kernel estimate.",
+                   &MemoryGauges::held, false);
+  writeMemoryGauge(out, report, "buffered_peak_bytes",
+                   "The most bytes held for connections at once since the start (the process's "
+                   "value is the sum of the workers' peaks, an upper bound).",
+                   &MemoryGauges::peak, false);
+  writeMemoryGauge(out, report, "overload_state",
+                   "Overload level: 0 normal, 1 pause_reading, 2 stop_accepting, 3 closing (the "
+                   "process's value is the highest of the workers').",
+                   &MemoryGauges::overload, true);
+}
+
 void writeGauges(PrometheusWriter& out, const StatsReport& report, const StatsSnapshot& total) {
   out.family("reactord_active_connections", Type::kGauge, "Open connections now.");
   out.sample("reactord_active_connections", {}, total.active());
@@ -124,6 +167,7 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const StatsSn
              "Worker threads; source tells how the count was chosen.");
   out.sample("reactord_workers", {{"source", report.workers_source}},
              static_cast<uint64_t>(report.workers.size()));
+  writeMemoryGauges(out, report);
   out.family("reactord_start_time_seconds", Type::kGauge,
              "Start of the process, seconds since the Unix epoch.");
   out.sample("reactord_start_time_seconds", {}, report.start_time_s);
@@ -131,6 +175,13 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const StatsSn
   out.sample("reactord_uptime_seconds", {}, report.uptime_s);
   out.family("reactord_build_info", Type::kGauge, "Always 1; version is the reactord version.");
   out.sample("reactord_build_info", {{"version", report.version}}, uint64_t{1});
+}
+
+void writeJsonMemory(JsonWriter& out, const MemoryGauges& memory) {
+  out.key("buffer_share").value(memory.share);
+  out.key("buffered_bytes").value(memory.held);
+  out.key("buffered_peak_bytes").value(memory.peak);
+  out.key("overload_state").value(memory.overload);
 }
 
 void writeJsonCounters(JsonWriter& out, const StatsSnapshot& stats) {
@@ -165,6 +216,20 @@ std::string formatStatsJson(const StatsReport& report) {
   out.key("draining").value(report.draining);
   out.key("start_time_s").value(report.start_time_s);
   out.key("uptime_s").value(report.uptime_s);
+  if (!report.memory.empty()) {
+    MemoryGauges process;
+    for (const MemoryGauges& worker : report.memory) {
+      process.share += worker.share;
+      process.held += worker.held;
+      process.peak += worker.peak;
+      process.overload = std::max(process.overload, worker.overload);
+    }
+    out.key("memory_limit_bytes").value(report.memory_limit_bytes);
+    out.key("memory_limit_source").value(report.memory_limit_source);
+    out.key("buffer_budget").value(process.share);
+    out.key("buffered_bytes").value(process.held);
+    out.key("overload_state").value(process.overload);
+  }
   out.key("total").beginObject();
   writeJsonCounters(out, sum(report.workers));
   out.endObject();
@@ -172,6 +237,9 @@ std::string formatStatsJson(const StatsReport& report) {
   for (size_t w = 0; w < report.workers.size(); ++w) {
     out.beginObject().key("worker").value(static_cast<uint64_t>(w));
     writeJsonCounters(out, report.workers[w]);
+    if (w < report.memory.size()) {
+      writeJsonMemory(out, report.memory[w]);
+    }
     out.endObject();
   }
   out.endArray();

@@ -13,6 +13,11 @@ struct StatsReport {
   std::vector<StatsSnapshot> workers;  // one per worker, in worker order
   std::string workers_source;          // how the worker count was chosen: "--workers", ...
   std::string version;
+  // Memory: each worker's share of the buffer budget, use and overload level (one per worker,
+  // or empty), and the process's memory limit with where it came from.
+  std::vector<MemoryGauges> memory;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
   bool draining = false;    // shutdown began: not accepting new connections
   double start_time_s = 0;  // the process's start, seconds since the Unix epoch
   double uptime_s = 0;      // seconds since the start

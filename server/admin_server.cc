@@ -145,6 +145,9 @@ common::StatsReport AdminServer::report() const {
   common::StatsReport report;
   report.workers = server_.snapshots();
   report.workers_source = options_.workers_source;
+  report.memory = server_.memoryGauges();
+  report.memory_limit_bytes = options_.memory_limit_bytes;
+  report.memory_limit_source = options_.memory_limit_source;
   report.version = REACTORD_VERSION;
   report.draining = server_.draining();
   report.start_time_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();

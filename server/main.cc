@@ -1,6 +1,7 @@
 // reactord: a sharded-reactor TCP echo / acknowledgement server.
 #include <event2/thread.h>
 #include <glog/logging.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -33,6 +34,17 @@ const char* protocolName(reactord::server::Protocol protocol) {
   return protocol == reactord::server::Protocol::kAck ? "ack" : "echo";
 }
 
+// Output buffers of a read (64 KiB) or more get their own mapping: grown in place by realloc's
+// mremap, given back to the system as soon as they are freed. glibc's default threshold starts at
+// 128 KiB and rises to the size of each mapping freed, after which such buffers come from the
+// heap, where growing leaves the smaller blocks behind (a slow reader measured 390 KiB of RSS
+// against its 320 KiB buffer) and freed memory stays with the process.
+void keepLargeBuffersMapped() {
+  if (mallopt(M_MMAP_THRESHOLD, 64 * 1024) != 1) {
+    LOG(WARNING) << "mallopt(M_MMAP_THRESHOLD) failed: freed output buffers may stay in the heap";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,6 +63,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   CHECK_EQ(evthread_use_pthreads(), 0) << "evthread_use_pthreads";
   raiseOpenFileLimit();
+  keepLargeBuffersMapped();
 
   Server server(options);
   std::string error;
@@ -61,6 +74,7 @@ int main(int argc, char** argv) {
   LOG(INFO) << "reactord " << REACTORD_VERSION << " protocol=" << protocolName(options.protocol)
             << " oneshot=" << options.oneshot << " max_connections=" << options.max_connections
             << " max_pending_bytes=" << options.max_pending_bytes
+            << " max_buffered_bytes=" << options.max_buffered_bytes
             << " idle_timeout_s=" << options.idle_timeout_s
             << " drain_timeout_s=" << options.drain_timeout_s;
   LOG(INFO) << "listening on " << server.address().toString() << " workers=" << options.workers;

@@ -1,6 +1,9 @@
 #include "server/server.h"
 
 #include <glog/logging.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "common/listen_socket.h"
 
@@ -29,6 +32,11 @@ bool Server::listen(std::string* error) {
     if (!result.fd.valid()) {
       *error = result.error;
       return false;
+    }
+    // Inherited by every accepted connection (see Worker::kNotSentLowatBytes).
+    const int lowat = Worker::kNotSentLowatBytes;
+    if (setsockopt(result.fd.get(), IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) != 0) {
+      PLOG(WARNING) << "TCP_NOTSENT_LOWAT on the listener: stalled clients pin more kernel memory";
     }
     if (i == 0 && address->port() == 0) {
       // Port 0: the first listener's port is the one every other worker joins.
@@ -86,6 +94,15 @@ std::vector<common::StatsSnapshot> Server::snapshots() const {
   result.reserve(workers_.size());
   for (const auto& worker : workers_) {
     result.push_back(worker->stats().snapshot());
+  }
+  return result;
+}
+
+std::vector<common::MemoryGauges> Server::memoryGauges() const {
+  std::vector<common::MemoryGauges> result;
+  result.reserve(workers_.size());
+  for (const auto& worker : workers_) {
+    result.push_back(worker->memory());
   }
   return result;
 }

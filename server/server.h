@@ -38,6 +38,8 @@ class Server {
   bool draining() const { return draining_.load(); }
   uint64_t activeConnections() const;
   std::vector<common::StatsSnapshot> snapshots() const;
+  // Each worker's memory against its share of the buffer budget.
+  std::vector<common::MemoryGauges> memoryGauges() const;
 
  private:
   const ServerOptions options_;

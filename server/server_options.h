@@ -42,6 +42,11 @@ struct ServerOptions {
   std::string admin_bind = "127.0.0.1";
   StatsFormat stats_format = StatsFormat::kText;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
+  // The memory budget: what clients may make the server hold in all, shared out evenly among the
+  // workers (resolved: never 0 here), and the memory limit it was derived from.
+  uint64_t max_buffered_bytes = uint64_t{128} << 20;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
 };
 
 }  // namespace reactord::server

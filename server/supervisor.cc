@@ -157,7 +157,7 @@ void Supervisor::logStats(const char* label) {
   const bool final_line = std::strcmp(label, "final") == 0;
   const std::string line = common::formatStatsLine(
       label, snapshots, final_line ? std::vector<common::StatsSnapshot>{} : last_stats_,
-      secondsBetween(final_line ? started_ : last_stats_time_, now));
+      secondsBetween(final_line ? started_ : last_stats_time_, now), server_.memoryGauges());
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? common::statsLineToJson(line) : line);
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;

@@ -1,6 +1,7 @@
 #include "server/worker.h"
 
 #include <glog/logging.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -8,9 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "server/connection.h"
 
@@ -19,12 +22,19 @@ namespace {
 
 // Accepts per readiness event, so that a connection flood cannot starve existing connections.
 constexpr int kAcceptsPerEvent = 32;
+// Under memory pressure: each new connection can take a read and socket buffers before the marks
+// see it, so fewer at a time.
+constexpr int kAcceptsPerEventUnderPressure = 4;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
 constexpr timeval kAcceptRetryDelay = {0, 100000};
 static_assert(common::readSizeBucket(Worker::kScratchBytes) < common::kReadSizeBuckets,
               "the read-size histogram must cover the largest read");
 constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
+
+uint64_t shareOf(const ServerOptions& options) {
+  return options.max_buffered_bytes / static_cast<uint64_t>(std::max(1, options.workers));
+}
 
 }  // namespace
 
@@ -40,6 +50,8 @@ Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_
       per_ip_limit_(per_ip_limit),
       listeners_open_(listeners_open),
       scratch_(new char[kScratchBytes]),
+      account_(shareOf(options), &Worker::onMemoryCrossed, this),
+      pause_above_(options.max_pending_bytes),
       base_(common::makeSingleThreadBase()),
       listen_fd_(std::move(listen_fd)),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
@@ -51,6 +63,7 @@ Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_
   wake_event_.add();
   tick_event_.assign(base(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
+  overload_event_.assign(base(), -1, 0, &Worker::onOverload, this);
 }
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
@@ -109,11 +122,13 @@ void Worker::runPostedTasks() {
 }
 
 void Worker::onAcceptable(int /*fd*/, short /*what*/, void* self) {
-  static_cast<Worker*>(self)->acceptBurst(kAcceptsPerEvent);
+  auto* worker = static_cast<Worker*>(self);
+  worker->acceptBurst(worker->underPressure() ? kAcceptsPerEventUnderPressure : kAcceptsPerEvent);
 }
 
 void Worker::acceptBurst(int max_accepts) {
-  for (int i = 0; i < max_accepts && acceptOne(); ++i) {
+  // An accepted connection can take the worker past the mark where it stops accepting.
+  for (int i = 0; i < max_accepts && !accept_stopped_ && acceptOne(); ++i) {
   }
 }
 
@@ -181,14 +196,25 @@ void Worker::removeConnection(int fd) {
 }
 
 void Worker::pauseAccepting() {
-  listen_event_.remove();
+  accept_retry_pending_ = true;
+  setListening(false);
   accept_retry_event_.add(&kAcceptRetryDelay);
 }
 
 void Worker::onAcceptRetry(int /*fd*/, short /*what*/, void* self) {
   auto* worker = static_cast<Worker*>(self);
-  if (worker->listen_fd_.valid()) {
-    worker->listen_event_.add();
+  worker->accept_retry_pending_ = false;
+  worker->setListening(true);
+}
+
+void Worker::setListening(bool on) {
+  if (!listen_fd_.valid()) {
+    return;
+  }
+  if (on && !accept_stopped_ && !accept_retry_pending_) {
+    listen_event_.add();
+  } else if (!on) {
+    listen_event_.remove();
   }
 }
 
@@ -196,6 +222,18 @@ void Worker::onTick(int /*fd*/, short /*what*/, void* self) { static_cast<Worker
 
 void Worker::sweep() {
   ++tick_;
+  if (trim_pending_ && account_.held() < account_.share() / 10) {
+    // What the connections of an episode freed stays in glibc's arenas (free chunks between live
+    // ones) unless given back: once per episode, when most of it is free. Takes a few ms.
+    trim_pending_ = false;
+    malloc_trim(0);
+  }
+  if (accept_stopped_ && tick_ - accept_stopped_tick_ >= kStuckAcceptTicks) {
+    // New clients have waited in the accept queue that long: make room for them by closing the
+    // connections that have not taken any output for as long.
+    accept_stopped_tick_ = tick_;
+    closeRound(kStuckAcceptTicks, account_.marks().reopen_target);
+  }
   if (connection_count_ == 0) {
     return;
   }
@@ -214,7 +252,9 @@ void Worker::beginDrain() {
   if (!listen_fd_.valid()) {
     return;
   }
-  // Everything that completed its handshake before now: bounded by the backlog.
+  // Everything that completed its handshake before now, bounded by the backlog; also when memory
+  // pressure had stopped accepting: closing the listener would reset them.
+  accept_stopped_ = false;
   acceptBurst(options_.backlog + kAcceptsPerEvent);
   closeListener();
   LOG(INFO) << "worker " << index_ << ": listener closed, " << connection_count_
@@ -225,10 +265,126 @@ void Worker::closeListener() {
   if (!listen_fd_.valid()) {
     return;
   }
+  accept_stopped_ = false;
   listen_event_.reset();
   accept_retry_event_.remove();
   listen_fd_.reset();
   listeners_open_.fetch_sub(1);
+}
+
+common::MemoryGauges Worker::memory() const {
+  common::MemoryGauges gauges;
+  gauges.share = account_.share();
+  gauges.held = account_.held();
+  gauges.peak = account_.peak();
+  gauges.overload = static_cast<uint64_t>(account_.level());
+  return gauges;
+}
+
+void Worker::onMemoryCrossed(void* self) { static_cast<Worker*>(self)->applyOverload(); }
+
+void Worker::onOverload(int /*fd*/, short /*what*/, void* self) {
+  auto* worker = static_cast<Worker*>(self);
+  if (worker->account_.level() == common::kOverloadLevels - 1) {
+    worker->closeRound(0, worker->account_.marks().close_target);
+  }
+}
+
+void Worker::applyOverload() {
+  const int before = account_.level();
+  const int level = account_.levelForUse();
+  if (level == before) {
+    return;
+  }
+  account_.setLevel(level);
+  for (int k = before + 1; k <= level; ++k) {
+    enterLevel(k);
+  }
+  for (int k = before; k > level; --k) {
+    leaveLevel(k);
+  }
+  if (level == common::kOverloadLevels - 1) {
+    // Closing destroys connections: not from inside the callback of the one that crossed the
+    // mark, but right after the callbacks of this loop pass.
+    overload_event_.activate(EV_TIMEOUT);
+  }
+}
+
+void Worker::enterLevel(int level) {
+  if (level == 3) {
+    return;  // closing is logged and counted by each round
+  }
+  const unsigned bit = 1u << (level - 1);
+  const bool first_in_episode = (episode_actions_ & bit) == 0;
+  episode_actions_ |= bit;
+  if (level == 1) {
+    pause_above_ = 0;
+  } else {
+    accept_stopped_ = true;
+    accept_stopped_tick_ = tick_;
+    setListening(false);
+  }
+  if (!first_in_episode) {
+    return;
+  }
+  (level == 1 ? stats_.overload_pause_reading : stats_.overload_stop_accepting).add();
+  LOG(WARNING) << "worker " << index_ << ": overload level " << level << " ("
+               << common::overloadLevelName(level) << "): holding " << account_.held()
+               << " bytes of a " << account_.share() << "-byte share, " << connection_count_
+               << " connections";
+}
+
+void Worker::leaveLevel(int level) {
+  if (level == 2) {
+    accept_stopped_ = false;
+    setListening(true);
+  } else if (level == 1) {
+    pause_above_ = options_.max_pending_bytes;
+    episode_actions_ = 0;
+    trim_pending_ = true;
+    LOG(WARNING) << "worker " << index_ << ": overload over: holding " << account_.held()
+                 << " bytes, " << connection_count_ << " connections (total closed for "
+                 << "overload so far " << stats_.overload_closed.get() << ")";
+  }
+}
+
+void Worker::closeRound(uint32_t min_stalled_ticks, uint64_t target) {
+  // Longest stalled first, then most held: a client that reads its replies makes progress and
+  // comes last.
+  std::vector<std::tuple<uint32_t, uint64_t, int>> victims;
+  for (const auto& connection : connections_) {
+    if (connection && !connection->finished() && connection->holdsOutput()) {
+      const uint32_t stalled = connection->stalledTicks(tick_);
+      if (stalled >= min_stalled_ticks) {
+        victims.emplace_back(stalled / kTicksPerSecond, connection->charged(), connection->fd());
+      }
+    }
+  }
+  std::sort(victims.begin(), victims.end(), std::greater<>());
+  size_t closed = 0;
+  for (const auto& [seconds, bytes, fd] : victims) {
+    if (account_.held() < target) {
+      break;
+    }
+    connections_[fd]->abort();
+    stats_.overload_closed.add();
+    removeConnection(fd);
+    ++closed;
+  }
+  if (closed == 0) {
+    return;
+  }
+  stats_.overload_close_rounds.add();
+  const unsigned bit = 1u << 2;
+  if ((episode_actions_ & bit) == 0) {
+    episode_actions_ |= bit;
+    LOG(WARNING) << "worker " << index_ << ": overload level 3 (closing): closed " << closed
+                 << " stalled connections, now holding " << account_.held() << " bytes";
+  } else {
+    LOG_EVERY_T(WARNING, 5) << "worker " << index_ << ": overload: closed " << closed
+                            << " more stalled connections (" << stats_.overload_closed.get()
+                            << " so far), now holding " << account_.held() << " bytes";
+  }
 }
 
 void Worker::stop() {

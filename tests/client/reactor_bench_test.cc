@@ -135,6 +135,19 @@ TEST_F(ReactorBenchEchoTest, StallWritesWithoutReading) {
   EXPECT_EQ(run.errors(), 0) << run.process.out;
 }
 
+// Against a server under a small budget, connections the server closes are counted, not errors,
+// and opened again.
+TEST(ReactorBenchStallTest, ServerClosesAreCountedAndRetried) {
+  reactord::testing::ServerProcess server(
+      {"--bind=127.0.0.1", "--workers=1", "--max_buffered_bytes=1048576"});
+  const BenchRun run = bench(server.port(), {"--mode=stall", "--connections=20",
+                                             "--message_bytes=65536", "--duration_s=3"});
+  ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
+  EXPECT_GT(run.number("server_closes"), 0) << run.process.out;
+  EXPECT_GT(run.number("connects"), 20) << "closed connections are opened again";
+  EXPECT_EQ(run.errors(), 0) << run.process.out;
+}
+
 TEST(ReactorBenchAckTest, PingPongAndChurn) {
   reactord::testing::ServerProcess server(serverFlags("ack"));
   expectClean(bench(server.port(), {"--protocol=ack", "--connections=8", "--pipeline=4"}),
