@@ -9,10 +9,10 @@
 
 #include "client/bench_counters.h"
 #include "client/bench_options.h"
+#include "client/latency_histogram.h"
 #include "client/payload.h"
 #include "client/send_times.h"
 #include "common/event.h"
-#include "common/latency_histogram.h"
 #include "common/unique_fd.h"
 
 namespace reactord::client {
@@ -44,7 +44,7 @@ struct BenchContext {
   size_t window = 1;                  // messages in flight per connection (pingpong, bulk)
   size_t stall_chunk_bytes = 0;       // mode=stall: bytes per write
   BenchCounters* counters = nullptr;
-  common::LatencyHistogram* histogram = nullptr;
+  LatencyHistogram* histogram = nullptr;
   ConnectionOwner* owner = nullptr;
   char* read_buffer = nullptr;  // scratch for every read; smaller than a Payload period
   size_t read_buffer_size = 0;

@@ -5,20 +5,20 @@
 
 #include "client/bench_counters.h"
 #include "client/bench_options.h"
-#include "common/latency_histogram.h"
+#include "client/latency_histogram.h"
 
 namespace reactord::client {
 
 // The outcome of one reactor-bench run. A value type, filled by BenchRunner.
 struct BenchResult {
   BenchOptions options;
-  double duration_s = 0;  // the measured window (mode=idle: the hold)
-  BenchTotals window;     // counted inside the window (mode=idle: the whole run)
-  BenchTotals all;        // the whole run, warm-up and drain included: errors come from here
-  common::LatencyHistogram latency;   // replies received inside the window, in nanoseconds
-  common::LatencyHistogram send_lag;  // mode=rate: actual minus intended send time, nanoseconds
-  double client_cpu_s = 0;            // user + system CPU of reactor-bench over the window
-  uint64_t open_at_once = 0;  // connections open at the end of the hold (idle) / window (stall)
+  double duration_s = 0;      // the measured window (mode=idle: the hold)
+  BenchTotals window;         // counted inside the window (mode=idle: the whole run)
+  BenchTotals all;            // the whole run, warm-up and drain included: errors come from here
+  LatencyHistogram latency;   // replies received inside the window, in nanoseconds
+  LatencyHistogram send_lag;  // mode=rate: actual minus intended send time, nanoseconds
+  double client_cpu_s = 0;    // user + system CPU of reactor-bench over the window
+  uint64_t open_at_once = 0;  // open at the end of the hold (idle) or the window (stall)
 
   bool failed() const { return all.errors() > 0; }
 };

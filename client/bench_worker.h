@@ -10,10 +10,10 @@
 #include "client/bench_connection.h"
 #include "client/bench_counters.h"
 #include "client/bench_options.h"
+#include "client/latency_histogram.h"
 #include "client/payload.h"
 #include "common/event.h"
 #include "common/event_base_ptr.h"
-#include "common/latency_histogram.h"
 #include "common/unique_fd.h"
 
 namespace reactord::client {
@@ -29,7 +29,8 @@ struct BenchWorkerPlan {
   int index = 0;
   uint32_t first_id = 0;  // connection ids first_id .. first_id + connections - 1
   int connections = 0;
-  double rate = 0;  // messages/s for this worker's connections, mode=rate
+  double rate = 0;  // messages/s for this worker's connections, mode=rate; connects/s for churn
+                    // at --connect_rate
 };
 
 // One load-generator thread: its own event_base and connections, counters that the runner reads
@@ -52,9 +53,9 @@ class BenchWorker final : private ConnectionOwner {
 
   // After run() returned, read by the thread that joined it.
   BenchTotals windowTotals() const { return window_end_totals_ - window_start_totals_; }
-  const common::LatencyHistogram& latency() const { return histogram_; }
+  const LatencyHistogram& latency() const { return histogram_; }
   // mode=rate: how late this worker sent each message of the window after its intended time.
-  const common::LatencyHistogram& sendLag() const { return send_lag_; }
+  const LatencyHistogram& sendLag() const { return send_lag_; }
   // Connections open when the window ended (mode=stall closes them all right after).
   uint64_t openAtWindowEnd() const { return window_end_totals_.open(); }
   double windowSeconds() const {
@@ -80,6 +81,10 @@ class BenchWorker final : private ConnectionOwner {
   void onWindowStart();
   void onWindowEnd();
   void onRate();
+  void onConnectRate();
+  bool connectRateMode() const {
+    return options_.mode == BenchMode::kChurn && options_.connect_rate > 0;
+  }
   void onWake();
   void onKick();
   void endWindow(int64_t now);
@@ -98,12 +103,14 @@ class BenchWorker final : private ConnectionOwner {
   common::EventBasePtr base_;
   std::vector<char> read_buffer_;
   BenchContext context_;
-  common::LatencyHistogram histogram_;
-  common::LatencyHistogram send_lag_;
+  LatencyHistogram histogram_;
+  LatencyHistogram send_lag_;
   std::vector<std::unique_ptr<BenchConnection>> connections_;
   std::deque<BenchConnection*> ready_;                      // to start as soon as possible
   std::deque<std::pair<BenchConnection*, int64_t>> retry_;  // to start at a time (FIFO)
+  std::deque<BenchConnection*> idle_;  // churn at --connect_rate: slots free for the next connect
   int connecting_ = 0;
+  bool connect_rate_blocked_ = false;  // connects due wait for one in progress to settle
   common::Event tick_, window_start_, window_end_, rate_, kick_, wake_;
   uint64_t rate_sequence_ = 0;  // messages scheduled so far
   double rate_interval_ns_ = 0;

@@ -21,16 +21,19 @@ struct RepeatedReply {
 // still exceed a limit, for backpressure. Not thread-safe: owned by one connection.
 class OwedReplies {
  public:
-  explicit OwedReplies(const RepeatedReply& reply) : reply_(&reply) {}
-
-  // Up to 2^32 - 1 replies owed (--max_pending_bytes bounds them far below that).
-  void add(uint32_t count) { count_ += count; }
+  // `count` more of `reply`'s text, which stays the same for the life of this object; up to
+  // 2^32 - 1 owed at once (--max_pending_bytes bounds them far below that).
+  void add(const RepeatedReply& reply, uint32_t count) {
+    reply_ = &reply;
+    count_ += count;
+  }
   // A line to send after every reply owed now (and instead of any added later); `line` must
   // outlive this object (a string literal).
   void setLast(std::string_view line) { last_ = line; }
   bool empty() const { return count_ == 0 && last_.empty(); }
   uint64_t bytes() const {
-    return uint64_t{count_} * reply_->reply.size() - offset_ + last_.size();
+    const uint64_t replies = count_ == 0 ? 0 : uint64_t{count_} * reply_->reply.size() - offset_;
+    return replies + last_.size();
   }
   uint32_t count() const { return count_; }
   // The next bytes to write, contiguous: part of the batch, or of the last line. Empty when
@@ -40,9 +43,9 @@ class OwedReplies {
   void consume(size_t size);
 
  private:
-  const RepeatedReply* reply_;
-  uint32_t count_ = 0;   // replies not wholly written
-  uint32_t offset_ = 0;  // bytes of the first of them already written
+  const RepeatedReply* reply_ = nullptr;  // set by the first add()
+  uint32_t count_ = 0;                    // replies not wholly written
+  uint32_t offset_ = 0;                   // bytes of the first of them already written
   std::string_view last_;
 };
 

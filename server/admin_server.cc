@@ -47,11 +47,11 @@ std::string_view pathOf(evhttp_request* request) {
 
 }  // namespace
 
-AdminServer::AdminServer(const ServerOptions& options, const Server& server,
+AdminServer::AdminServer(const ServerOptions& options, const WorkerGroup& workers,
                          std::chrono::system_clock::time_point started_wall,
                          std::chrono::steady_clock::time_point started)
     : options_(options),
-      server_(server),
+      workers_(workers),
       started_wall_(started_wall),
       started_(started),
       base_(event_base_new()),
@@ -108,6 +108,9 @@ void AdminServer::stop() {
   // and unlike loopbreak it is not lost when the loop has not started yet.
   event_base_loopexit(base_.get(), nullptr);
   thread_.join();
+  // The loop is gone: free evhttp here (no other thread uses it now), which closes the listening
+  // socket, so that a process that took this one's place can bind the same admin port at once.
+  http_.reset();
 }
 
 void AdminServer::onRequest(evhttp_request* request, void* self) {
@@ -123,14 +126,13 @@ void AdminServer::handleRequest(evhttp_request* request) {
   }
   const std::string_view path = pathOf(request);
   if (path == "/metrics") {
-    reply(request, 200, "OK", common::PrometheusWriter::kContentType,
-          common::formatPrometheus(report()));
+    reply(request, 200, "OK", common::PrometheusWriter::kContentType, formatPrometheus(report()));
   } else if (path == "/stats") {
-    reply(request, 200, "OK", kJson, common::formatStatsJson(report()) + "\n");
+    reply(request, 200, "OK", kJson, formatStatsJson(report()) + "\n");
   } else if (path == "/healthz") {
     reply(request, 200, "OK", kText, "ok\n");
   } else if (path == "/readyz") {
-    if (server_.draining()) {
+    if (workers_.draining()) {
       reply(request, 503, "Service Unavailable", kText, "draining\n");
     } else {
       reply(request, 200, "OK", kText, "ready\n");
@@ -141,15 +143,17 @@ void AdminServer::handleRequest(evhttp_request* request) {
   }
 }
 
-common::StatsReport AdminServer::report() const {
-  common::StatsReport report;
-  report.workers = server_.snapshots();
+StatsReport AdminServer::report() const {
+  StatsReport report;
+  report.workers = workers_.snapshots();
   report.workers_source = options_.workers_source;
-  report.memory = server_.memoryGauges();
+  report.memory = workers_.memoryGauges();
   report.memory_limit_bytes = options_.memory_limit_bytes;
   report.memory_limit_source = options_.memory_limit_source;
   report.version = REACTORD_VERSION;
-  report.draining = server_.draining();
+  report.draining = workers_.draining();
+  report.takeovers_served = workers_.takeoversServed();
+  report.takeovers_received = workers_.takeoversReceived();
   report.start_time_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
   report.uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

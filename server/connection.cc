@@ -4,26 +4,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <string>
-#include <string_view>
 
 #include "common/raw_io.h"
-#include "server/worker.h"
 
 namespace reactord::server {
 namespace {
 
-constexpr std::string_view kAck = "Message received\n";
-constexpr std::string_view kTooLong = "ERR message too long\n";
-constexpr std::string_view kMessageTimeout = "ERR message timeout\n";
-// Reads per readiness event before yielding to the other connections of the worker.
-constexpr int kReadsPerEvent = 4;
 // How long a connection we have finished with may wait for its peer's EOF (lingering close, so
-// that our last reply is not destroyed by a reset), in worker ticks.
-constexpr uint32_t kLingerTicks = 2 * Worker::kTicksPerSecond;
+// that our last reply is not destroyed by a reset), in ticks.
+constexpr uint32_t kLingerTicks = 2 * kTicksPerSecond;
 
 // Charged for every open connection: this object and its slot in the worker's table (about 0.4
 // KiB, measured: 4,000 idle connections added 1.45 MB to a cgroup v1's usage here) and the
@@ -31,31 +22,12 @@ constexpr uint32_t kLingerTicks = 2 * Worker::kTicksPerSecond;
 constexpr uint64_t kConnectionBytes = 4096;
 // Charged while output is pending: the kernel's send queue of a peer that does not read holds
 // TCP_NOTSENT_LOWAT of unsent bytes plus the segment in progress (64 KiB on loopback).
-constexpr uint64_t kSendQueueBytes = Worker::kNotSentLowatBytes + 64 * 1024;
+constexpr uint64_t kSendQueueBytes = kNotSentLowatBytes + 64 * 1024;
 // Under memory pressure a paused connection's receive buffer is clamped to this (the kernel
 // doubles it); its queue then holds at most that, the segment in progress and what was already
 // in flight: 57 KiB measured on loopback, charged as 96 KiB.
 constexpr int kPausedReceiveBuffer = 16 * 1024;
 constexpr uint32_t kPausedReceiveBytes = 96 * 1024;
-
-// kAck repeated Worker::kAckReadBytes times: a read's acknowledgements are one write.
-const char* ackBatch() {
-  static const std::string batch = [] {
-    std::string text;
-    text.reserve(kAck.size() * Worker::kAckReadBytes);
-    for (size_t i = 0; i < Worker::kAckReadBytes; ++i) {
-      text += kAck;
-    }
-    return text;
-  }();
-  return batch.data();
-}
-
-// What owed acknowledgements are written from.
-const common::RepeatedReply& ackReply() {
-  static const common::RepeatedReply reply{kAck, ackBatch(), Worker::kAckReadBytes};
-  return reply;
-}
 
 ssize_t sendSome(int fd, const char* data, size_t size) {
   ssize_t n;
@@ -67,116 +39,37 @@ ssize_t sendSome(int fd, const char* data, size_t size) {
 
 }  // namespace
 
-Connection::Connection(Worker& worker, common::UniqueFd fd)
-    : worker_(worker),
-      charge_(worker.account(), kConnectionBytes),
-      owed_(ackReply()),
+Connection::Connection(const ConnectionContext& context, common::UniqueFd fd, const IpKey& peer,
+                       event_callback_fn callback)
+    : context_(context),
+      charge_(*context.account, kConnectionBytes),
       fd_(std::move(fd)),
-      last_active_tick_(worker.tick()) {
-  ackBatch();  // built once, on first use (by ackReply() above), off the per-message path
-  event_.assign(worker.base(), fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
-                &Connection::onEvent, this);
+      peer_(peer),
+      last_active_tick_(context.now()) {
+  event_.assign(context_.base, fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
+                callback, this);
   event_.add();
 }
 
-void Connection::onEvent(int /*fd*/, short what, void* self) {
-  auto* connection = static_cast<Connection*>(self);
-  connection->handleEvent(what);
-  if (connection->finished_) {
-    connection->worker_.removeConnection(connection->fd());  // destroys it
-  }
-}
-
-void Connection::handleEvent(short what) {
+bool Connection::prepareRead(short what) {
   if ((what & EV_WRITE) && output_pending_) {
     flushPending();
     if (finished_) {
-      return;
+      return false;
     }
   }
   if (what & EV_CLOSED) {
     peer_shut_write_ = true;
   }
-  if (what & (EV_READ | EV_CLOSED)) {
-    handleReadable();
+  if (!(what & (EV_READ | EV_CLOSED))) {
+    return false;
   }
-}
-
-void Connection::handleReadable() {
   if (lingering_) {
     discardInput();
-    return;
+    return false;
   }
-  if (paused_ || closing_) {
-    return;  // the data waits in the kernel; TCP flow control pushes back on the client
-  }
-  char* const buffer = worker_.scratch();
-  const size_t capacity = worker_.readSize();
-  for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = common::rawRead(fd(), buffer, capacity);
-    if (n > 0) {
-      worker_.stats().countRead(n);
-      last_active_tick_ = worker_.tick();
-      handleInput(buffer, n);
-      if (paused_ || closing_ || finished_) {
-        return;
-      }
-      // Edge-triggered: a short read emptied the socket, and new data brings a new edge. After
-      // the peer shut its side, read on to see the EOF, which brings no edge of its own.
-      if (static_cast<size_t>(n) < capacity && !peer_shut_write_) {
-        return;
-      }
-    } else if (n == 0) {
-      handleEof();
-      return;
-    } else if (errno != EINTR) {
-      if (errno != EAGAIN) {
-        fail(errno);
-      }
-      return;
-    }
-  }
-  event_.activate(EV_READ);  // more may be waiting: come back after the other connections
-}
-
-void Connection::handleInput(const char* data, size_t size) {
-  const ServerOptions& options = worker_.options();
-  if (options.protocol == Protocol::kEcho) {
-    send(data, size);
-  } else {
-    const size_t partial_before = framer_.partialBytes();
-    const common::LineFramer::Scan scan = framer_.feed(data, size, options.max_message_bytes);
-    if (framer_.partialBytes() > 0 && (scan.complete > 0 || partial_before == 0)) {
-      message_tick_ = worker_.tick();  // a new message began in this chunk
-    }
-    sendAcks(scan.complete);
-    if (scan.too_long) {
-      worker_.stats().too_long.add();
-      VLOG(1) << "fd " << fd() << ": message over " << options.max_message_bytes << " bytes";
-      sendLast(kTooLong);
-      closeAfterFlush();
-      return;
-    }
-  }
-  if (options.oneshot) {
-    finishInput();  // the tutorial server: one read, answered as if the client had half-closed
-    return;
-  }
-  if (output_pending_ && pendingBytes() > worker_.pauseAbove()) {
-    pause();
-  }
-}
-
-void Connection::handleEof() {
-  peer_closed_ = true;
-  finishInput();
-}
-
-void Connection::finishInput() {
-  if (worker_.options().protocol == Protocol::kAck && framer_.partialBytes() > 0) {
-    sendAcks(1);  // a last message without its '\n'
-  }
-  closeAfterFlush();
+  // Paused or closing: the data waits in the kernel; TCP flow control pushes back on the client.
+  return !paused_ && !closing_;
 }
 
 // Inlined into every caller: it is half of the per-message path (a call would cost about 20
@@ -190,29 +83,43 @@ void Connection::finishInput() {
     }
     n = 0;
   }
-  worker_.stats().bytes_out.add(n);
+  context_.stats->bytes_out.add(n);
   return n;
 }
 
-void Connection::sendAcks(size_t count) {
-  if (count == 0) {
-    return;
-  }
-  worker_.stats().messages.add(count);
+void Connection::send(const char* data, size_t size) {
   if (finished_) {
     return;
   }
   if (output_pending_) {
-    // Behind what waits; the socket is full until an EV_WRITE edge. The count stays far below
-    // 2^32: reading pauses past --max_pending_bytes (at most 1 GiB, 63 million replies).
-    owed_.add(static_cast<uint32_t>(count));
+    DCHECK(pending_ != nullptr) << "bytes after owed replies";
+    pending_->append(data, size);  // behind what waits; the socket is full until an EV_WRITE edge
     return;
   }
-  DCHECK_LE(count, Worker::kAckReadBytes) << "one read holds at most this many lines";
-  const size_t size = count * kAck.size();
-  const ssize_t n = writeNow(ackBatch(), size);
+  const ssize_t n = writeNow(data, size);
   if (n >= 0 && static_cast<size_t>(n) < size) {
-    owed_.add(static_cast<uint32_t>(count));
+    pending_ = std::make_unique<common::OutputBuffer>(context_.max_buffer_capacity, &charge_);
+    pending_->append(data + n, size - n);
+    holdOutput();
+  }
+}
+
+void Connection::sendReplies(const common::RepeatedReply& reply, size_t count) {
+  if (finished_ || count == 0) {
+    return;
+  }
+  // The count stays far below 2^32: reading pauses past --max_pending_bytes (at most 1 GiB, 63
+  // million replies of 17 bytes), and one read holds at most batch_replies of them.
+  if (output_pending_) {
+    DCHECK(pending_ == nullptr) << "replies after bytes";
+    owed_.add(reply, static_cast<uint32_t>(count));  // behind what waits
+    return;
+  }
+  DCHECK_LE(count, reply.batch_replies) << "one read's replies fit one batch";
+  const size_t size = count * reply.reply.size();
+  const ssize_t n = writeNow(reply.batch, size);
+  if (n >= 0 && static_cast<size_t>(n) < size) {
+    owed_.add(reply, static_cast<uint32_t>(count));
     owed_.consume(n);
     holdOutput();
   }
@@ -220,6 +127,10 @@ void Connection::sendAcks(size_t count) {
 
 void Connection::sendLast(std::string_view line) {
   if (finished_) {
+    return;
+  }
+  if (pending_) {
+    pending_->append(line.data(), line.size());
     return;
   }
   if (output_pending_) {
@@ -233,25 +144,9 @@ void Connection::sendLast(std::string_view line) {
   }
 }
 
-void Connection::send(const char* data, size_t size) {
-  if (finished_) {
-    return;
-  }
-  if (output_pending_) {
-    pending_->append(data, size);  // behind what waits; the socket is full until an EV_WRITE edge
-    return;
-  }
-  const ssize_t n = writeNow(data, size);
-  if (n >= 0 && static_cast<size_t>(n) < size) {
-    pending_ = std::make_unique<common::OutputBuffer>(worker_.maxPendingCapacity(), &charge_);
-    pending_->append(data + n, size - n);
-    holdOutput();
-  }
-}
-
 void Connection::holdOutput() {
   output_pending_ = true;
-  write_tick_ = worker_.tick();
+  write_tick_ = context_.now();
   charge_.add(kSendQueueBytes);
 }
 
@@ -268,7 +163,7 @@ void Connection::flushPending() {
       return;
     }
     if (n > 0) {
-      last_active_tick_ = write_tick_ = worker_.tick();
+      last_active_tick_ = write_tick_ = context_.now();
     }
     pending_->consume(n);  // a short write means the socket is full again: wait for the next edge
   } else if (!flushOwed()) {
@@ -277,7 +172,7 @@ void Connection::flushPending() {
   if (pending_ ? pending_->empty() : owed_.empty()) {
     releaseOutput();
   }
-  if (paused_ && (!output_pending_ || pendingBytes() <= worker_.options().max_pending_bytes / 2)) {
+  if (paused_ && (!output_pending_ || pendingBytes() <= context_.max_pending_bytes / 2)) {
     resume();
   }
   if (!output_pending_ && closing_ && !lingering_) {
@@ -293,7 +188,7 @@ bool Connection::flushOwed() {
       return false;
     }
     if (n > 0) {
-      last_active_tick_ = write_tick_ = worker_.tick();
+      last_active_tick_ = write_tick_ = context_.now();
     }
     owed_.consume(n);
     if (static_cast<size_t>(n) < chunk.size()) {
@@ -305,9 +200,9 @@ bool Connection::flushOwed() {
 
 void Connection::pause() {
   paused_ = true;
-  if (worker_.underPressure()) {
-    // Memory is short: what the client sends while we do not read should cost little. Locks the
-    // buffer's size for the rest of the connection.
+  if (context_.underPressure()) {
+    // Memory is short: what the client sends while the server does not read should cost little.
+    // Locks the buffer's size for the rest of the connection.
     const int size = kPausedReceiveBuffer;
     setsockopt(fd(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     receive_charge_ = kPausedReceiveBytes;
@@ -347,17 +242,17 @@ void Connection::finishOutput() {
   // destroy our last reply before it reads it. Shut our side and discard until its EOF.
   ::shutdown(fd(), SHUT_WR);
   lingering_ = true;
-  last_active_tick_ = worker_.tick();
+  last_active_tick_ = context_.now();
   discardInput();
 }
 
 void Connection::discardInput() {
-  char* const buffer = worker_.scratch();
+  char* const buffer = context_.scratch;
   for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = ::read(fd(), buffer, Worker::kScratchBytes);
+    const ssize_t n = ::read(fd(), buffer, kScratchBytes);
     if (n > 0) {
-      worker_.stats().bytes_in.add(n);
-      worker_.stats().bytes_discarded.add(n);
+      context_.stats->bytes_in.add(n);
+      context_.stats->bytes_discarded.add(n);
     } else if (n == 0) {
       finished_ = true;  // the peer's EOF: now the close is clean
       return;
@@ -370,7 +265,7 @@ void Connection::discardInput() {
 }
 
 void Connection::fail(int error) {
-  worker_.stats().conn_errors.add();
+  context_.stats->conn_errors.add();
   if (error == ECONNRESET || error == EPIPE || error == ETIMEDOUT) {
     VLOG(1) << "fd " << fd() << ": " << std::strerror(error);
   } else {
@@ -379,27 +274,22 @@ void Connection::fail(int error) {
   finished_ = true;
 }
 
-void Connection::onTick(uint32_t now_tick) {
+bool Connection::transportTimeouts(uint32_t now_tick) {
   const uint32_t quiet_ticks = now_tick - last_active_tick_;
   if (lingering_) {
     finished_ = quiet_ticks >= kLingerTicks;
-    return;
+    return true;
   }
-  const uint32_t idle_ticks = worker_.idleTimeoutTicks();
-  const uint32_t write_ticks = worker_.writeTimeoutTicks();
-  const uint32_t message_ticks = worker_.messageTimeoutTicks();
-  if (idle_ticks != 0 && quiet_ticks >= idle_ticks) {
-    worker_.stats().idle_closed.add();
+  const ConnectionTimeouts& timeouts = context_.timeouts;
+  if (timeouts.idle_ticks != 0 && quiet_ticks >= timeouts.idle_ticks) {
+    context_.stats->idle_closed.add();
     finished_ = true;
-  } else if (write_ticks != 0 && output_pending_ && now_tick - write_tick_ >= write_ticks) {
-    worker_.stats().write_timeout_closed.add();
+  } else if (timeouts.write_ticks != 0 && output_pending_ &&
+             now_tick - write_tick_ >= timeouts.write_ticks) {
+    context_.stats->write_timeout_closed.add();
     finished_ = true;  // the peer stopped reading: nothing more can be sent
-  } else if (message_ticks != 0 && !closing_ && framer_.partialBytes() > 0 &&
-             now_tick - message_tick_ >= message_ticks) {
-    worker_.stats().message_timeout_closed.add();
-    sendLast(kMessageTimeout);
-    closeAfterFlush();
   }
+  return finished_;
 }
 
 void Connection::closeForShutdown() {

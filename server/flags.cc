@@ -3,14 +3,20 @@
 
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/cpu_count.h"
 #include "common/memory_limit.h"
 #include "common/socket_address.h"
+#include "common/unix_socket.h"
+#include "common/wire_protocol.h"
+#include "server/command_line.h"
 
 DEFINE_string(bind, "0.0.0.0",
               "Address to listen on: an IPv4 or IPv6 address; '::' serves both families.");
@@ -59,13 +65,30 @@ DEFINE_int32(message_timeout_s, 0,
              "still unfinished after this many seconds, even if bytes keep trickling in "
              "(slowloris). 0 = never.");
 
-// The admin endpoint (issue 6).
+// The admin endpoint.
 DEFINE_int32(admin_port, 0,
              "HTTP admin endpoint port (/metrics, /healthz, /readyz, /stats). 0 = off; -1 = any "
              "free port (the log line 'admin listening on ADDR:PORT' says which).");
 DEFINE_string(admin_bind, "127.0.0.1",
               "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
               "needs no credentials.");
+// Upgrade in place: listening-socket takeover.
+DEFINE_string(control_socket, "",
+              "Path of a Unix-domain control socket (mode 0600, removed at exit) through which a "
+              "newer reactord started with --takeover_from=PATH can take over this one's "
+              "listening sockets: no connection is refused or reset during the upgrade. Empty = "
+              "off. A stale socket of a dead process is replaced; a live one fails the start.");
+DEFINE_string(takeover_from, "",
+              "Take over the listening sockets of the reactord whose --control_socket is PATH "
+              "instead of opening new ones: they must match --bind and --port (--port=0 takes the "
+              "old one's port). When this process serves them, the old one stops accepting and "
+              "drains as on SIGTERM. Any failure leaves the old one serving and exits 1 here. Give "
+              "the same PATH as --control_socket to take its place for the next upgrade.");
+DEFINE_bool(takeover_optional, false,
+            "With --takeover_from: when nothing listens at that path (no socket, or a stale one of "
+            "a process that is gone), start normally instead of exiting 1. Every other failure "
+            "(refused, address mismatch, permission, protocol version) still exits 1. For units "
+            "and scripts that start and upgrade with the same command line.");
 DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
@@ -91,7 +114,7 @@ bool validateBind(const char* flag, const std::string& value) {
 }
 
 bool validateProtocol(const char* flag, const std::string& value) {
-  if (value != "echo" && value != "ack") {
+  if (!reactord::common::parseProtocol(value)) {
     std::fprintf(stderr, "--%s=%s: must be echo or ack\n", flag, value.c_str());
     return false;
   }
@@ -123,6 +146,25 @@ bool validateStatsFormat(const char* flag, const std::string& value) {
   return true;
 }
 
+// A control socket path: empty (off), or a path that fits a sockaddr_un with the private suffix
+// ".new.PID" that ControlSocket binds first.
+bool validateSocketPath(const char* flag, const std::string& value) {
+  constexpr size_t kSuffix = 16;  // ".new." and a pid of up to 10 digits, and room to spare
+  if (value.empty()) {
+    return true;
+  }
+  if (value.back() == '/') {
+    std::fprintf(stderr, "--%s=%s: must name a file, not a directory\n", flag, value.c_str());
+    return false;
+  }
+  if (value.size() + kSuffix > reactord::common::maxUnixPathLength()) {
+    std::fprintf(stderr, "--%s=%s is too long for a Unix socket: at most %zu characters\n", flag,
+                 value.c_str(), reactord::common::maxUnixPathLength() - kSuffix);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 DEFINE_validator(bind, &validateBind);
@@ -143,6 +185,8 @@ DEFINE_validator(message_timeout_s, &validateTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
 DEFINE_validator(stats_format, &validateStatsFormat);
+DEFINE_validator(control_socket, &validateSocketPath);
+DEFINE_validator(takeover_from, &validateSocketPath);
 
 namespace reactord::server {
 namespace {
@@ -156,7 +200,17 @@ constexpr const char* kUsage =
     "same port; the kernel spreads connections across them. Signals: SIGTERM/SIGINT drain and\n"
     "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
     "stderr unless glog is configured (--log_dir, GLOG_* variables). --admin_port serves\n"
-    "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.";
+    "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.\n"
+    "\n"
+    "Upgrade in place: run with --control_socket=PATH; start the new binary with the same flags\n"
+    "plus --takeover_from=PATH. It receives the listening sockets themselves (queued connections\n"
+    "included), serves them, then the old process stops accepting and drains as on SIGTERM.\n"
+    "\n"
+    "Every flag can also come from the environment as FLAGS_<name> (FLAGS_port=7100) or from a\n"
+    "file (--flagfile=PATH, one --name=value a line, '#' comments). The command line wins over\n"
+    "the environment, which wins over the defaults. An unknown flag, wherever it comes from, is "
+    "an\n"
+    "error (exit 1).";
 
 bool isDefault(const char* flag) {
   gflags::CommandLineFlagInfo info;
@@ -176,6 +230,70 @@ void logToStderrUnlessConfigured() {
     }
   }
   FLAGS_logtostderr = true;
+}
+
+bool helpAsked() {
+  for (const char* flag : {"help", "helpfull", "helpshort"}) {
+    std::string value;
+    if (gflags::GetCommandLineOption(flag, &value) && value == "true") {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::string> environmentEntries() {
+  std::vector<std::string> entries;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    entries.emplace_back(*entry);
+  }
+  return entries;
+}
+
+// Parses the environment's FLAGS_<name> variables, then the command line, with every flagfile
+// expanded (CommandLine), through gflags' parser and the validators. Exits 1 on an error; exits 0
+// after --help (gflags' own exit code for it is 1) and --version.
+void parseFlags(int argc, char** argv) {
+  const CommandLine command_line(
+      [](std::string_view name) {
+        gflags::CommandLineFlagInfo info;
+        return gflags::GetCommandLineFlagInfo(std::string(name).c_str(), &info);
+      },
+      [](std::string_view name, std::string_view value) {
+        // Sets it now, through the flag's parser and validator; the command line, parsed after,
+        // still wins.
+        return !gflags::SetCommandLineOption(std::string(name).c_str(), std::string(value).c_str())
+                    .empty();
+      });
+  std::string error;
+  const auto built =
+      command_line.build(std::vector<std::string>(argv, argv + argc), environmentEntries(), &error);
+  if (!built) {
+    std::fprintf(stderr, "reactord: %s\n", error.c_str());
+    std::exit(1);
+  }
+  // gflags keeps pointers into the argument strings: they live as long as the process.
+  static std::vector<std::string> storage;
+  storage = *built;
+  std::vector<char*> pointers;
+  for (std::string& argument : storage) {
+    pointers.push_back(argument.data());
+  }
+  pointers.push_back(nullptr);
+  int count = static_cast<int>(storage.size());
+  char** arguments = pointers.data();
+  gflags::ParseCommandLineNonHelpFlags(&count, &arguments, /*remove_flags=*/true);
+  if (helpAsked()) {
+    gflags::ShowUsageWithFlags(argv[0]);
+    std::exit(0);
+  }
+  gflags::HandleCommandLineHelpFlags();  // --version (exit 0) and the rarer --help* forms
+  if (count > 1) {
+    std::fprintf(stderr,
+                 "reactord: unexpected argument '%s' (flags look like --port=7000; see --help)\n",
+                 arguments[1]);
+    std::exit(1);
+  }
 }
 
 // The memory limit, and --max_buffered_bytes (0: half of that limit).
@@ -208,20 +326,14 @@ void resolveBudget(ServerOptions* options) {
 ServerOptions parseCommandLine(int* argc, char*** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(REACTORD_VERSION);
-  gflags::ParseCommandLineFlags(argc, argv, /*remove_flags=*/true);
-  if (*argc > 1) {
-    std::fprintf(stderr,
-                 "reactord: unexpected argument '%s' (flags look like --port=7000; see --help)\n",
-                 (*argv)[1]);
-    std::exit(1);
-  }
+  parseFlags(*argc, *argv);
   logToStderrUnlessConfigured();
   google::InitGoogleLogging((*argv)[0]);
 
   ServerOptions options;
   options.bind = FLAGS_bind;
   options.port = static_cast<uint16_t>(FLAGS_port);
-  options.protocol = FLAGS_protocol == "ack" ? Protocol::kAck : Protocol::kEcho;
+  options.protocol = *common::parseProtocol(FLAGS_protocol);
   options.oneshot = FLAGS_oneshot;
   options.backlog = FLAGS_backlog;
   options.max_connections = static_cast<uint64_t>(FLAGS_max_connections);
@@ -236,6 +348,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
+  options.control_socket = FLAGS_control_socket;
+  options.takeover_from = FLAGS_takeover_from;
+  options.takeover_optional = FLAGS_takeover_optional;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

@@ -4,12 +4,11 @@
 #include <cstdint>
 #include <string>
 
+#include "common/wire_protocol.h"
+
 namespace reactord::server {
 
-enum class Protocol {
-  kEcho,  // RFC 862: every byte back, for as long as the connection lasts
-  kAck,   // one "Message received\n" per '\n'-terminated message
-};
+using common::Protocol;
 
 enum class StatsFormat {
   kText,  // key=value
@@ -37,10 +36,19 @@ struct ServerOptions {
   uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
   int write_timeout_s = 0;              // pending output that has not moved; 0 = off
   int message_timeout_s = 0;            // ack: a message unfinished this long; 0 = off
-  // The admin endpoint and the stats line's format (issue 6).
+  // The admin endpoint and the stats line's format.
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
   StatsFormat stats_format = StatsFormat::kText;
+  // Listening-socket takeover: this process's control socket ("" = none), and the control socket
+  // of the process to take the listeners from ("" = open them).
+  std::string control_socket;
+  std::string takeover_from;
+  bool takeover_optional = false;  // nothing listening at takeover_from: start normally
+  // Refuse to start on a port where something listens already (a second instance would silently
+  // share its traffic through SO_REUSEPORT). Always on in reactord; off only in a test build that
+  // compares upgrade methods (tests/deploy/CMakeLists.txt).
+  bool check_busy_port = true;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
   // The memory budget: what clients may make the server hold in all, shared out evenly among the
   // workers (resolved: never 0 here), and the memory limit it was derived from.

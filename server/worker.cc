@@ -5,8 +5,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +13,9 @@
 #include <string>
 #include <tuple>
 
-#include "server/connection.h"
+#include "server/ack_protocol.h"
+#include "server/echo_protocol.h"
+#include "server/protocol_connection.h"
 
 namespace reactord::server {
 namespace {
@@ -28,9 +28,17 @@ constexpr int kAcceptsPerEventUnderPressure = 4;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
 constexpr timeval kAcceptRetryDelay = {0, 100000};
-static_assert(common::readSizeBucket(Worker::kScratchBytes) < common::kReadSizeBuckets,
+static_assert(common::log2BucketOfPositive(kScratchBytes) < kReadSizeBuckets,
               "the read-size histogram must cover the largest read");
-constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
+constexpr timeval kTickInterval = {0, 1000 * 1000 / kTicksPerSecond};
+
+template <typename P>
+std::unique_ptr<Connection> makeConnection(const ConnectionContext& context, common::UniqueFd fd,
+                                           const IpKey& peer) {
+  return std::make_unique<ProtocolConnection<P>>(context, std::move(fd), peer);
+}
+
+uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerSecond; }
 
 uint64_t shareOf(const ServerOptions& options) {
   return options.max_buffered_bytes / static_cast<uint64_t>(std::max(1, options.workers));
@@ -38,32 +46,47 @@ uint64_t shareOf(const ServerOptions& options) {
 
 }  // namespace
 
-Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-               ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open)
+Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
+               ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer)
     : index_(index),
       options_(options),
-      read_size_(options.protocol == Protocol::kAck ? kAckReadBytes : kScratchBytes),
-      idle_timeout_ticks_(static_cast<uint32_t>(options.idle_timeout_s) * kTicksPerSecond),
-      write_timeout_ticks_(static_cast<uint32_t>(options.write_timeout_s) * kTicksPerSecond),
-      message_timeout_ticks_(static_cast<uint32_t>(options.message_timeout_s) * kTicksPerSecond),
       limit_(limit),
       per_ip_limit_(per_ip_limit),
-      listeners_open_(listeners_open),
+      drain_observer_(drain_observer),
+      make_connection_(options.protocol == Protocol::kAck ? &makeConnection<AckProtocol>
+                                                          : &makeConnection<EchoProtocol>),
       scratch_(new char[kScratchBytes]),
       account_(shareOf(options), &Worker::onMemoryCrossed, this),
-      pause_above_(options.max_pending_bytes),
-      base_(common::makeSingleThreadBase()),
-      listen_fd_(std::move(listen_fd)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  PCHECK(wake_fd_.valid()) << "eventfd for worker " << index_;
-  listen_event_.assign(base(), listen_fd_.get(), EV_READ | EV_PERSIST, &Worker::onAcceptable, this);
-  listen_event_.add();
-  accept_retry_event_.assign(base(), -1, 0, &Worker::onAcceptRetry, this);
-  wake_event_.assign(base(), wake_fd_.get(), EV_READ | EV_PERSIST, &Worker::onWake, this);
+      base_(common::makeSingleThreadBase()) {
+  PCHECK(tasks_.valid()) << "eventfd for worker " << index_;
+  context_.base = base_.get();
+  context_.scratch = scratch_.get();
+  context_.stats = &stats_;
+  context_.tick = &tick_;
+  context_.timeouts = {ticks(options.idle_timeout_s), ticks(options.write_timeout_s),
+                       ticks(options.message_timeout_s)};
+  context_.max_pending_bytes = options.max_pending_bytes;
+  context_.max_message_bytes = options.max_message_bytes;
+  context_.oneshot = options.oneshot;
+  context_.owner = this;
+  context_.account = &account_;
+  context_.pause_above = options.max_pending_bytes;
+  context_.max_buffer_capacity = options.max_pending_bytes + kScratchBytes;
+  for (Listener* listener : listeners) {
+    auto slot = std::make_unique<ListenerSlot>();
+    slot->worker = this;
+    slot->listener = listener;
+    slot->event.assign(base_.get(), listener->fd(), EV_READ | EV_PERSIST, &Worker::onAcceptable,
+                       slot.get());
+    slot->event.add();
+    listeners_.push_back(std::move(slot));
+  }
+  accept_retry_event_.assign(base_.get(), -1, 0, &Worker::onAcceptRetry, this);
+  wake_event_.assign(base_.get(), tasks_.fd(), EV_READ | EV_PERSIST, &Worker::onWake, this);
   wake_event_.add();
-  tick_event_.assign(base(), -1, EV_PERSIST, &Worker::onTick, this);
+  tick_event_.assign(base_.get(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
-  overload_event_.assign(base(), -1, 0, &Worker::onOverload, this);
+  overload_event_.assign(base_.get(), -1, 0, &Worker::onOverload, this);
 }
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
@@ -82,60 +105,34 @@ void Worker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   const std::string name = "reactord-w" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
-  event_base_dispatch(base());
+  event_base_dispatch(base_.get());
   VLOG(1) << "worker " << index_ << " left its loop";
 }
 
 bool Worker::onLoopThread() const { return loop_thread_id_.load() == std::this_thread::get_id(); }
 
-void Worker::post(std::function<void()> task) {
-  bool was_empty;
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    was_empty = tasks_.empty();
-    tasks_.push_back(std::move(task));
-  }
-  if (was_empty) {
-    const uint64_t one = 1;
-    PCHECK(::write(wake_fd_.get(), &one, sizeof one) == sizeof one || errno == EAGAIN)
-        << "waking worker " << index_;
-  }
-}
-
 void Worker::onWake(int /*fd*/, short /*what*/, void* self) {
-  static_cast<Worker*>(self)->runPostedTasks();
+  static_cast<Worker*>(self)->tasks_.runAll();
 }
 
-void Worker::runPostedTasks() {
-  uint64_t count;
-  // Read the wake-up before taking the queue: a post after this read either finds the queue not
-  // yet swapped (and is run below) or empty (and wakes the loop again).
-  (void)::read(wake_fd_.get(), &count, sizeof count);
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    tasks.swap(tasks_);
-  }
-  for (auto& task : tasks) {
-    task();
-  }
+void Worker::onAcceptable(int /*fd*/, short /*what*/, void* slot) {
+  auto* listener_slot = static_cast<ListenerSlot*>(slot);
+  Worker* worker = listener_slot->worker;
+  worker->acceptBurst(*listener_slot, worker->context_.underPressure()
+                                          ? kAcceptsPerEventUnderPressure
+                                          : kAcceptsPerEvent);
 }
 
-void Worker::onAcceptable(int /*fd*/, short /*what*/, void* self) {
-  auto* worker = static_cast<Worker*>(self);
-  worker->acceptBurst(worker->underPressure() ? kAcceptsPerEventUnderPressure : kAcceptsPerEvent);
-}
-
-void Worker::acceptBurst(int max_accepts) {
+void Worker::acceptBurst(ListenerSlot& slot, int max_accepts) {
   // An accepted connection can take the worker past the mark where it stops accepting.
-  for (int i = 0; i < max_accepts && !accept_stopped_ && acceptOne(); ++i) {
+  for (int i = 0; i < max_accepts && !accept_stopped_ && acceptOne(slot); ++i) {
   }
 }
 
-bool Worker::acceptOne() {
+bool Worker::acceptOne(ListenerSlot& slot) {
   sockaddr_storage peer{};
   socklen_t peer_length = sizeof peer;
-  const int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_length,
+  const int fd = ::accept4(slot.listener->fd(), reinterpret_cast<sockaddr*>(&peer), &peer_length,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     adopt(common::UniqueFd(fd), peer);
@@ -174,25 +171,22 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   if (static_cast<size_t>(index) >= connections_.size()) {
     connections_.resize(index + 1 + index / 2);
   }
-  if (per_ip_limit_.enabled()) {
-    peers_.resize(connections_.size());
-    peers_[index] = ip;
-  }
   stats_.accepted.add();
   ++connection_count_;
-  connections_[index] = std::make_unique<Connection>(*this, std::move(fd));
+  connections_[index] = make_connection_(context_, std::move(fd), ip);
 }
+
+void Worker::connectionFinished(Connection& connection) { removeConnection(connection.fd()); }
 
 void Worker::removeConnection(int fd) {
   DCHECK(onLoopThread());
   DCHECK(connections_[fd] != nullptr);
+  per_ip_limit_.release(connections_[fd]->peer());
   connections_[fd].reset();
   --connection_count_;
   limit_.release();
-  if (per_ip_limit_.enabled()) {
-    per_ip_limit_.release(peers_[fd]);
-  }
   stats_.closed.add();
+  reportIfDrained();
 }
 
 void Worker::pauseAccepting() {
@@ -208,13 +202,16 @@ void Worker::onAcceptRetry(int /*fd*/, short /*what*/, void* self) {
 }
 
 void Worker::setListening(bool on) {
-  if (!listen_fd_.valid()) {
-    return;
-  }
-  if (on && !accept_stopped_ && !accept_retry_pending_) {
-    listen_event_.add();
-  } else if (!on) {
-    listen_event_.remove();
+  const bool watch = on && !accept_stopped_ && !accept_retry_pending_;
+  for (auto& slot : listeners_) {
+    if (!slot->event.assigned()) {
+      continue;  // closed (drain, takeover)
+    }
+    if (watch) {
+      slot->event.add();
+    } else {
+      slot->event.remove();
+    }
   }
 }
 
@@ -249,31 +246,51 @@ void Worker::sweep() {
 
 void Worker::beginDrain() {
   DCHECK(onLoopThread());
-  if (!listen_fd_.valid()) {
+  if (draining_) {
     return;
   }
-  // Everything that completed its handshake before now, bounded by the backlog; also when memory
-  // pressure had stopped accepting: closing the listener would reset them.
+  draining_ = true;
+  // Also when memory pressure had stopped accepting: closing the listeners would reset them.
   accept_stopped_ = false;
-  acceptBurst(options_.backlog + kAcceptsPerEvent);
-  closeListener();
+  // Everything that completed its handshake before now: bounded by the backlog. Listeners handed
+  // over to another process are closed already: what they queue is not this process's.
+  for (auto& slot : listeners_) {
+    if (slot->listener->fd() >= 0) {
+      acceptBurst(*slot, options_.backlog + kAcceptsPerEvent);
+    }
+  }
+  closeListeners();
   LOG(INFO) << "worker " << index_ << ": listener closed, " << connection_count_
             << " connections open";
+  drain_observer_.listenersClosed(index_);
+  reportIfDrained();
 }
 
-void Worker::closeListener() {
-  if (!listen_fd_.valid()) {
-    return;
+void Worker::reportIfDrained() {
+  if (draining_ && connection_count_ == 0 && !reported_gone_) {
+    reported_gone_ = true;
+    drain_observer_.connectionsGone(index_);
   }
-  accept_stopped_ = false;
-  listen_event_.reset();
-  accept_retry_event_.remove();
-  listen_fd_.reset();
-  listeners_open_.fetch_sub(1);
 }
 
-common::MemoryGauges Worker::memory() const {
-  common::MemoryGauges gauges;
+void Worker::closeListeners() {
+  accept_retry_event_.remove();
+  accept_stopped_ = false;
+  for (auto& slot : listeners_) {
+    slot->event.reset();
+    slot->listener->close();
+  }
+}
+
+void Worker::stopAccepting() {
+  DCHECK(onLoopThread());
+  closeListeners();
+  LOG(INFO) << "worker " << index_ << ": stopped accepting (listeners taken over), "
+            << connection_count_ << " connections open";
+}
+
+MemoryGauges Worker::memory() const {
+  MemoryGauges gauges;
   gauges.share = account_.share();
   gauges.held = account_.held();
   gauges.peak = account_.peak();
@@ -318,7 +335,7 @@ void Worker::enterLevel(int level) {
   const bool first_in_episode = (episode_actions_ & bit) == 0;
   episode_actions_ |= bit;
   if (level == 1) {
-    pause_above_ = 0;
+    context_.pause_above = 0;
   } else {
     accept_stopped_ = true;
     accept_stopped_tick_ = tick_;
@@ -339,7 +356,7 @@ void Worker::leaveLevel(int level) {
     accept_stopped_ = false;
     setListening(true);
   } else if (level == 1) {
-    pause_above_ = options_.max_pending_bytes;
+    context_.pause_above = options_.max_pending_bytes;
     episode_actions_ = 0;
     trim_pending_ = true;
     LOG(WARNING) << "worker " << index_ << ": overload over: holding " << account_.held()
@@ -389,7 +406,7 @@ void Worker::closeRound(uint32_t min_stalled_ticks, uint64_t target) {
 
 void Worker::stop() {
   DCHECK(onLoopThread());
-  closeListener();
+  closeListeners();
   for (auto& connection : connections_) {
     if (connection) {
       connection->closeForShutdown();
@@ -397,7 +414,7 @@ void Worker::stop() {
       removeConnection(connection->fd());
     }
   }
-  event_base_loopbreak(base());
+  event_base_loopbreak(base_.get());
 }
 
 }  // namespace reactord::server

@@ -1,4 +1,4 @@
-#include "common/latency_histogram.h"
+#include "client/latency_histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-namespace reactord::common {
+namespace reactord::client {
 namespace {
 
 constexpr uint64_t kMicro = 1000;
@@ -135,4 +135,4 @@ TEST(LatencyHistogramTest, ResetForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace reactord::common
+}  // namespace reactord::client

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "common/stats_line_json.h"
-
 namespace reactord::common {
 namespace {
 
@@ -30,18 +28,6 @@ TEST(JsonWriterTest, RecognisesNumbers) {
   for (const char* text : {"", "-", "01", "1.", ".5", "1e", "nan", "1,2", "+1", "0x1"}) {
     EXPECT_FALSE(isJsonNumber(text)) << text;
   }
-}
-
-TEST(StatsLineJsonTest, SameKeysAsTheTextLine) {
-  EXPECT_EQ(statsLineToJson("stats interval_s=2.0 workers=2 active=7 conns_per_s=0.5 "
-                            "worker_active=5,2 worker_accepted=3,0"),
-            R"({"event":"stats","interval_s":2.0,"workers":2,"active":7,"conns_per_s":0.5,)"
-            R"("worker_active":[5,2],"worker_accepted":[3,0]})");
-}
-
-TEST(StatsLineJsonTest, OneWorkerStillGivesArraysAndTextStaysText) {
-  EXPECT_EQ(statsLineToJson("final workers=1 worker_active=4 mode=drain"),
-            R"({"event":"final","workers":1,"worker_active":[4],"mode":"drain"})");
 }
 
 }  // namespace

@@ -44,10 +44,10 @@ std::string replies(size_t count) {
 }
 
 TEST(OwedRepliesTest, OwesACountNotBytes) {
-  OwedReplies owed(ack());
+  OwedReplies owed;
   EXPECT_TRUE(owed.empty());
   EXPECT_EQ(owed.bytes(), 0u);
-  owed.add(1'000'000);  // what 1,000,000 bare newlines ask for: 17 MB owed, no buffer
+  owed.add(ack(), 1'000'000);  // what 1,000,000 bare newlines ask for: 17 MB owed, no buffer
   EXPECT_EQ(owed.bytes(), 17'000'000u);
   EXPECT_EQ(owed.count(), 1'000'000u);
   EXPECT_LE(sizeof owed, size_t{32});
@@ -56,10 +56,10 @@ TEST(OwedRepliesTest, OwesACountNotBytes) {
 
 TEST(OwedRepliesTest, PartialWritesKeepTheStreamExact) {
   for (size_t step : {1, 5, 17, 18, 40, 200}) {
-    OwedReplies owed(ack());
-    owed.add(3);
+    OwedReplies owed;
+    owed.add(ack(), 3);
     owed.consume(5);  // a short write of the first reply
-    owed.add(20);
+    owed.add(ack(), 20);
     EXPECT_EQ(owed.bytes(), 23 * kReply.size() - 5);
     EXPECT_EQ(drain(owed, step), replies(23).substr(5)) << "step " << step;
   }
@@ -67,14 +67,14 @@ TEST(OwedRepliesTest, PartialWritesKeepTheStreamExact) {
 
 TEST(OwedRepliesTest, TheLastLineComesAfterEveryReply) {
   for (size_t step : {3, 17, 1000}) {
-    OwedReplies owed(ack());
-    owed.add(10);
+    OwedReplies owed;
+    owed.add(ack(), 10);
     owed.consume(20);
     owed.setLast("ERR message too long\n");
     EXPECT_EQ(owed.bytes(), 10 * kReply.size() - 20 + 21);
     EXPECT_EQ(drain(owed, step), replies(10).substr(20) + "ERR message too long\n");
   }
-  OwedReplies only_error(ack());
+  OwedReplies only_error;
   only_error.setLast("ERR message timeout\n");
   only_error.consume(4);
   EXPECT_EQ(drain(only_error, 100), "message timeout\n");

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/server_process.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 

@@ -1,0 +1,272 @@
+#include "server/stats_report.h"
+
+#include <algorithm>
+#include <span>
+#include <string_view>
+
+#include "common/json_writer.h"
+#include "common/prometheus_writer.h"
+
+namespace reactord::server {
+namespace {
+
+using common::JsonWriter;
+using common::PrometheusWriter;
+using Type = PrometheusWriter::Type;
+
+constexpr std::string_view kPrefix = "reactord_";
+constexpr std::string_view kWorkerPrefix = "reactord_worker_";
+constexpr const char* kPerWorker = " Per worker.";
+
+std::string metricName(std::string_view prefix, std::string_view family, std::string_view suffix) {
+  std::string name(prefix);
+  name += family;
+  name += suffix;
+  return name;
+}
+
+WorkerCounts sum(const std::vector<WorkerCounts>& workers) {
+  WorkerCounts total;
+  for (const WorkerCounts& worker : workers) {
+    total += worker;
+  }
+  return total;
+}
+
+// The rows of workerCounters() that belong to the family starting at `first`.
+std::span<const CounterInfo> familyRows(std::span<const CounterInfo> fields, size_t first) {
+  size_t end = first + 1;
+  while (end < fields.size() && std::string_view(fields[end].family) == fields[first].family) {
+    ++end;
+  }
+  return fields.subspan(first, end - first);
+}
+
+void writeCounters(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
+  const std::span<const CounterInfo> fields = workerCounters();
+  for (size_t first = 0; first < fields.size();) {
+    const std::span<const CounterInfo> rows = familyRows(fields, first);
+    first += rows.size();
+    const std::string name = metricName(kPrefix, rows[0].family, "_total");
+    out.family(name, Type::kCounter, rows[0].help);
+    for (const CounterInfo& row : rows) {
+      if (row.label_name == nullptr) {
+        out.sample(name, {}, total.*row.member);
+      } else {
+        out.sample(name, {{row.label_name, row.label_value}}, total.*row.member);
+      }
+    }
+    const std::string worker_name = metricName(kWorkerPrefix, rows[0].family, "_total");
+    out.family(worker_name, Type::kCounter, std::string(rows[0].help) + kPerWorker);
+    for (size_t w = 0; w < report.workers.size(); ++w) {
+      const std::string worker = std::to_string(w);
+      for (const CounterInfo& row : rows) {
+        const uint64_t value = report.workers[w].*row.member;
+        if (row.label_name == nullptr) {
+          out.sample(worker_name, {{"worker", worker}}, value);
+        } else {
+          out.sample(worker_name, {{"worker", worker}, {row.label_name, row.label_value}}, value);
+        }
+      }
+    }
+  }
+}
+
+// One histogram series: cumulative buckets, +Inf, _sum and _count, with a "worker" label when
+// `worker` is not empty.
+template <size_t N>
+void writeHistogram(PrometheusWriter& out, std::string_view name,
+                    const common::Log2Counts<N>& counts, std::string_view worker) {
+  const std::string bucket = std::string(name) + "_bucket";
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= N; ++i) {
+    std::string le = "+Inf";
+    if (i < N) {
+      cumulative += counts.buckets[i];
+      le = std::to_string(common::log2BucketBound(i));
+    }
+    if (worker.empty()) {
+      out.sample(bucket, {{"le", le}}, cumulative);
+    } else {
+      out.sample(bucket, {{"worker", worker}, {"le", le}}, cumulative);
+    }
+  }
+  if (worker.empty()) {
+    out.sample(std::string(name) + "_sum", {}, counts.sum);
+    out.sample(std::string(name) + "_count", {}, cumulative);
+  } else {
+    out.sample(std::string(name) + "_sum", {{"worker", worker}}, counts.sum);
+    out.sample(std::string(name) + "_count", {{"worker", worker}}, cumulative);
+  }
+}
+
+// A histogram family for the process and one for the workers ("reactord_worker_..."), from the
+// member `histogram` of every snapshot.
+template <size_t N>
+void writeHistogramFamilies(PrometheusWriter& out, const StatsReport& report,
+                            const WorkerCounts& total, std::string_view family,
+                            common::Log2Counts<N> WorkerCounts::*histogram, std::string_view help) {
+  const std::string name = metricName(kPrefix, family, "");
+  out.family(name, Type::kHistogram, help);
+  writeHistogram(out, name, total.*histogram, "");
+  const std::string worker_name = metricName(kWorkerPrefix, family, "");
+  out.family(worker_name, Type::kHistogram, std::string(help) + kPerWorker);
+  for (size_t w = 0; w < report.workers.size(); ++w) {
+    writeHistogram(out, worker_name, report.workers[w].*histogram, std::to_string(w));
+  }
+}
+
+void writeHistograms(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
+  writeHistogramFamilies(out, report, total, "read_size_bytes", &WorkerCounts::read_sizes,
+                         "Bytes returned by each read() of client data, in powers-of-two buckets.");
+}
+
+// One gauge for the process (the sum over workers, or the highest level) and one per worker.
+void writeMemoryGauge(PrometheusWriter& out, const StatsReport& report, const char* name,
+                      const char* help, uint64_t MemoryGauges::*member, bool highest) {
+  uint64_t process = 0;
+  for (const MemoryGauges& worker : report.memory) {
+    process = highest ? std::max(process, worker.*member) : process + worker.*member;
+  }
+  const std::string total_name = metricName(kPrefix, name, "");
+  out.family(total_name, Type::kGauge, help);
+  out.sample(total_name, {}, process);
+  const std::string worker_name = metricName(kWorkerPrefix, name, "");
+  out.family(worker_name, Type::kGauge, std::string(help) + kPerWorker);
+  for (size_t w = 0; w < report.memory.size(); ++w) {
+    out.sample(worker_name, {{"worker", std::to_string(w)}}, report.memory[w].*member);
+  }
+}
+
+void writeMemoryGauges(PrometheusWriter& out, const StatsReport& report) {
+  if (report.memory.empty()) {
+    return;
+  }
+  out.family("reactord_memory_limit_bytes", Type::kGauge,
+             "The memory the process may use (cgroup limit or the machine's); source says which.");
+  out.sample("reactord_memory_limit_bytes", {{"source", report.memory_limit_source}},
+             report.memory_limit_bytes);
+  writeMemoryGauge(out, report, "buffer_budget_bytes",
+                   "--max_buffered_bytes: what clients may make the server hold (a share per "
+                   "worker).",
+                   &MemoryGauges::share, false);
+  writeMemoryGauge(out, report, "buffered_bytes",
+                   "Bytes held for connections now: buffers, connection state, kernel estimate.",
+                   &MemoryGauges::held, false);
+  writeMemoryGauge(out, report, "buffered_peak_bytes",
+                   "The most bytes held for connections at once since the start (the process's "
+                   "value is the sum of the workers' peaks, an upper bound).",
+                   &MemoryGauges::peak, false);
+  writeMemoryGauge(out, report, "overload_state",
+                   "Overload level: 0 normal, 1 pause_reading, 2 stop_accepting, 3 closing (the "
+                   "process's value is the highest of the workers').",
+                   &MemoryGauges::overload, true);
+}
+
+void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
+  out.family("reactord_active_connections", Type::kGauge, "Open connections now.");
+  out.sample("reactord_active_connections", {}, total.active());
+  out.family("reactord_worker_active_connections", Type::kGauge,
+             std::string("Open connections now.") + kPerWorker);
+  for (size_t w = 0; w < report.workers.size(); ++w) {
+    out.sample("reactord_worker_active_connections", {{"worker", std::to_string(w)}},
+               report.workers[w].active());
+  }
+  out.family("reactord_draining", Type::kGauge,
+             "1 from the moment shutdown begins (no new connections accepted), else 0.");
+  out.sample("reactord_draining", {}, uint64_t{report.draining ? 1u : 0u});
+  writeMemoryGauges(out, report);
+  out.family("reactord_takeovers_served_total", Type::kCounter,
+             "Listening-socket takeovers this process served: its listeners went to a newer "
+             "process (0 or 1).");
+  out.sample("reactord_takeovers_served_total", {}, report.takeovers_served);
+  out.family("reactord_takeovers_received_total", Type::kCounter,
+             "Listening-socket takeovers this process made: it took an older process's "
+             "listeners (0 or 1).");
+  out.sample("reactord_takeovers_received_total", {}, report.takeovers_received);
+  out.family("reactord_workers", Type::kGauge,
+             "Worker threads; source tells how the count was chosen.");
+  out.sample("reactord_workers", {{"source", report.workers_source}},
+             static_cast<uint64_t>(report.workers.size()));
+  out.family("reactord_start_time_seconds", Type::kGauge,
+             "Start of the process, seconds since the Unix epoch.");
+  out.sample("reactord_start_time_seconds", {}, report.start_time_s);
+  out.family("reactord_uptime_seconds", Type::kGauge, "Seconds since the process started.");
+  out.sample("reactord_uptime_seconds", {}, report.uptime_s);
+  out.family("reactord_build_info", Type::kGauge, "Always 1; version is the reactord version.");
+  out.sample("reactord_build_info", {{"version", report.version}}, uint64_t{1});
+}
+
+void writeJsonMemory(JsonWriter& out, const MemoryGauges& memory) {
+  out.key("buffer_share").value(memory.share);
+  out.key("buffered_bytes").value(memory.held);
+  out.key("buffered_peak_bytes").value(memory.peak);
+  out.key("overload_state").value(memory.overload);
+}
+
+void writeJsonCounters(JsonWriter& out, const WorkerCounts& stats) {
+  out.key("active").value(stats.active());
+  for (const CounterInfo& row : workerCounters()) {
+    out.key(row.key).value(stats.*row.member);
+  }
+  out.key("read_sizes").beginObject();
+  for (size_t i = 0; i < kReadSizeBuckets; ++i) {
+    out.key(std::to_string(common::log2BucketBound(i))).value(stats.read_sizes.buckets[i]);
+  }
+  out.endObject();
+}
+
+}  // namespace
+
+std::string formatPrometheus(const StatsReport& report) {
+  const WorkerCounts total = sum(report.workers);
+  PrometheusWriter out;
+  writeGauges(out, report, total);
+  writeCounters(out, report, total);
+  writeHistograms(out, report, total);
+  return out.take();
+}
+
+std::string formatStatsJson(const StatsReport& report) {
+  JsonWriter out;
+  out.beginObject();
+  out.key("version").value(report.version);
+  out.key("workers").value(static_cast<uint64_t>(report.workers.size()));
+  out.key("workers_source").value(report.workers_source);
+  out.key("draining").value(report.draining);
+  out.key("start_time_s").value(report.start_time_s);
+  out.key("uptime_s").value(report.uptime_s);
+  out.key("takeovers_served").value(report.takeovers_served);
+  out.key("takeovers_received").value(report.takeovers_received);
+  if (!report.memory.empty()) {
+    MemoryGauges process;
+    for (const MemoryGauges& worker : report.memory) {
+      process.share += worker.share;
+      process.held += worker.held;
+      process.peak += worker.peak;
+      process.overload = std::max(process.overload, worker.overload);
+    }
+    out.key("memory_limit_bytes").value(report.memory_limit_bytes);
+    out.key("memory_limit_source").value(report.memory_limit_source);
+    out.key("buffer_budget").value(process.share);
+    out.key("buffered_bytes").value(process.held);
+    out.key("overload_state").value(process.overload);
+  }
+  out.key("total").beginObject();
+  writeJsonCounters(out, sum(report.workers));
+  out.endObject();
+  out.key("per_worker").beginArray();
+  for (size_t w = 0; w < report.workers.size(); ++w) {
+    out.beginObject().key("worker").value(static_cast<uint64_t>(w));
+    writeJsonCounters(out, report.workers[w]);
+    if (w < report.memory.size()) {
+      writeJsonMemory(out, report.memory[w]);
+    }
+    out.endObject();
+  }
+  out.endArray();
+  out.endObject();
+  return out.take();
+}
+
+}  // namespace reactord::server

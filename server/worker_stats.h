@@ -1,0 +1,121 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "common/counter.h"
+#include "common/log2_histogram.h"
+
+namespace reactord::server {
+
+// Help texts shared by the rows of one Prometheus family.
+inline constexpr const char* kRejectedHelp =
+    "Connections closed at once, without being served, by the limit named in reason.";
+inline constexpr const char* kClosedByHelp =
+    "Connections the server closed for the reason given (a subset of connections_closed).";
+inline constexpr const char* kOverloadHelp =
+    "Overload actions begun as buffered memory rose past the marks of a worker's share of "
+    "--max_buffered_bytes: pause_reading and stop_accepting once per worker per episode, close "
+    "every round of closing connections.";
+inline constexpr const char* kErrorsHelp =
+    "Errors by kind: connection = a read or write error ended a connection (resets and the like); "
+    "accept = a failed accept() call.";
+
+// Every counter a worker keeps, once. Adding a counter is one row here: the live counters, the
+// snapshot, its sum and difference, the stats line (text and JSON), /stats and /metrics all come
+// from this list. Columns:
+//   name         the field, and the key in the stats line and JSON
+//   family       the Prometheus family, without "reactord_" and "_total"
+//   label        a label telling the rows of one family apart (nullptr for none), and its value
+//   help         the family's HELP text (the same on every row of the family)
+// Rows of one family stay next to each other.
+#define REACTORD_WORKER_COUNTERS(X)                                                             \
+  X(accepted, "connections_accepted", nullptr, nullptr, "Connections taken into service.")      \
+  X(closed, "connections_closed", nullptr, nullptr,                                             \
+    "Connections that left service, for any reason.")                                           \
+  X(rejected, "connections_rejected", "reason", "max_connections", kRejectedHelp)               \
+  X(per_ip_rejected, "connections_rejected", "reason", "max_connections_per_ip", kRejectedHelp) \
+  X(idle_closed, "connections_closed_by_server", "reason", "idle_timeout", kClosedByHelp)       \
+  X(forced_closed, "connections_closed_by_server", "reason", "shutdown", kClosedByHelp)         \
+  X(write_timeout_closed, "connections_closed_by_server", "reason", "write_timeout",            \
+    kClosedByHelp)                                                                              \
+  X(message_timeout_closed, "connections_closed_by_server", "reason", "message_timeout",        \
+    kClosedByHelp)                                                                              \
+  X(too_long, "connections_closed_by_server", "reason", "message_too_long", kClosedByHelp)      \
+  X(overload_closed, "connections_closed_by_server", "reason", "overload", kClosedByHelp)       \
+  X(conn_errors, "errors", "kind", "connection", kErrorsHelp)                                   \
+  X(accept_errors, "errors", "kind", "accept", kErrorsHelp)                                     \
+  /* reads: the read-size histogram counts them; its live counter stays 0 */                    \
+  X(reads, "reads", nullptr, nullptr, "read() calls that returned data.")                       \
+  X(messages, "messages", nullptr, nullptr, "Acknowledged messages (ack protocol).")            \
+  X(bytes_in, "received_bytes", nullptr, nullptr, "Bytes read from clients.")                   \
+  X(bytes_out, "sent_bytes", nullptr, nullptr, "Bytes written to clients.")                     \
+  X(bytes_discarded, "discarded_bytes", nullptr, nullptr,                                       \
+    "Bytes read and dropped while waiting for the EOF of a client the server closed "           \
+    "(included in received_bytes).")                                                            \
+  X(overload_pause_reading, "overload_actions", "action", "pause_reading", kOverloadHelp)       \
+  X(overload_stop_accepting, "overload_actions", "action", "stop_accepting", kOverloadHelp)     \
+  X(overload_close_rounds, "overload_actions", "action", "close", kOverloadHelp)
+
+// The read-size histogram: reads of 1 byte up to the largest read a worker makes (64 KiB).
+inline constexpr size_t kReadSizeBuckets = 17;
+using ReadSizeCounts = common::Log2Counts<kReadSizeBuckets>;
+
+// A copy of one worker's counters at one moment, or the sum or difference of several. A value type.
+struct WorkerCounts {
+#define REACTORD_COUNT_FIELD(name, family, label, value, help) uint64_t name = 0;
+  REACTORD_WORKER_COUNTERS(REACTORD_COUNT_FIELD)
+#undef REACTORD_COUNT_FIELD
+  // Reads by size; their count is `reads`, their sum the bytes read (bytes_in - bytes_discarded).
+  ReadSizeCounts read_sizes;
+
+  // Open connections. Saturates: a snapshot reads its counters one by one.
+  uint64_t active() const { return accepted > closed ? accepted - closed : 0; }
+  WorkerCounts& operator+=(const WorkerCounts& other);
+  WorkerCounts& operator-=(const WorkerCounts& other);
+  friend WorkerCounts operator-(WorkerCounts a, const WorkerCounts& b) { return a -= b; }
+  friend bool operator==(const WorkerCounts&, const WorkerCounts&) = default;
+};
+
+// One worker's live counters: written by that worker's thread only, read by any thread (relaxed
+// loads). Cache-line aligned so that two workers never write the same line.
+struct alignas(64) WorkerStats {
+#define REACTORD_COUNTER_FIELD(name, family, label, value, help) common::Counter name;
+  REACTORD_WORKER_COUNTERS(REACTORD_COUNTER_FIELD)
+#undef REACTORD_COUNTER_FIELD
+  common::Log2Buckets<kReadSizeBuckets> read_sizes;
+
+  // Writer-thread-only: one read() that returned `bytes` (1..64 KiB) of data. The histogram's
+  // count is the snapshot's `reads`, so a read costs two adds, not three.
+  void countRead(size_t bytes) {
+    bytes_in.add(bytes);
+    read_sizes.recordPositiveInRange(bytes);
+  }
+
+  // Thread-safe.
+  WorkerCounts snapshot() const;
+};
+
+// One worker's memory against its share of the buffer budget, at one moment. A value type.
+struct MemoryGauges {
+  uint64_t share = 0;     // the worker's share of --max_buffered_bytes
+  uint64_t held = 0;      // bytes its connections hold now (its MemoryAccount)
+  uint64_t peak = 0;      // the most they held at once since the start
+  uint64_t overload = 0;  // its overload level, 0..3 (common::overloadLevelName)
+};
+
+// One row of REACTORD_WORKER_COUNTERS, for code that walks them all.
+struct CounterInfo {
+  const char* key;
+  const char* family;
+  const char* label_name;   // or nullptr
+  const char* label_value;  // or nullptr
+  const char* help;
+  uint64_t WorkerCounts::*member;
+};
+
+// Every row of REACTORD_WORKER_COUNTERS, in order. Any thread.
+std::span<const CounterInfo> workerCounters();
+
+}  // namespace reactord::server

@@ -1,0 +1,137 @@
+#include "server/stats_report.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "tests/support/prometheus_checker.h"
+
+namespace reactord::server {
+namespace {
+
+using reactord::testing::PrometheusChecker;
+
+StatsReport twoWorkers() {
+  StatsReport report;
+  report.workers.resize(2);
+  WorkerCounts& w0 = report.workers[0];
+  w0.accepted = 30;
+  w0.closed = 10;
+  w0.rejected = 2;
+  w0.idle_closed = 3;
+  w0.conn_errors = 1;
+  w0.reads = 5;
+  w0.bytes_in = 1 + 100 + 100 + 4096 + 65536 + 7;
+  w0.bytes_discarded = 7;
+  w0.read_sizes.buckets[common::log2Bucket(1)] = 1;
+  w0.read_sizes.buckets[common::log2Bucket(100)] = 2;
+  w0.read_sizes.buckets[common::log2Bucket(4096)] = 1;
+  w0.read_sizes.buckets[common::log2Bucket(65536)] = 1;
+  w0.read_sizes.sum = 1 + 100 + 100 + 4096 + 65536;
+  WorkerCounts& w1 = report.workers[1];
+  w1.accepted = 5;
+  w1.closed = 5;
+  w1.accept_errors = 4;
+  w1.bytes_out = 99;
+  report.workers_source = "cgroup v2 cpu.max \"150000 100000\"";
+  report.version = "1.2.3";
+  report.draining = true;
+  report.start_time_s = 1795300000.25;
+  report.uptime_s = 12.5;
+  report.takeovers_served = 1;
+  report.takeovers_received = 0;
+  return report;
+}
+
+TEST(StatsReportTest, Log2Buckets) {
+  using common::log2Bucket;
+  using common::log2BucketBound;
+  EXPECT_EQ(log2Bucket(0), 0u);
+  EXPECT_EQ(log2Bucket(1), 0u);
+  EXPECT_EQ(log2Bucket(2), 1u);
+  EXPECT_EQ(log2Bucket(3), 2u);
+  EXPECT_EQ(log2Bucket(4), 2u);
+  EXPECT_EQ(log2Bucket(5), 3u);
+  EXPECT_EQ(log2Bucket(65536), kReadSizeBuckets - 1);
+  for (uint64_t value : {1u, 2u, 3u, 64u, 65u, 1000u, 65536u}) {
+    const size_t bucket = log2Bucket(value);
+    EXPECT_EQ(bucket, common::log2BucketOfPositive(value));
+    EXPECT_LE(value, log2BucketBound(bucket));
+    EXPECT_TRUE(bucket == 0 || value > log2BucketBound(bucket - 1));
+  }
+  common::Log2Buckets<4> small;
+  small.record(0);
+  small.record(1000);  // past the last bound: counted in the last bucket
+  EXPECT_EQ(small.snapshot(1000).buckets, (std::array<uint64_t, 4>{1, 0, 0, 1}));
+}
+
+TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
+  const std::string text = formatPrometheus(twoWorkers());
+  PrometheusChecker checker;
+  const auto problems = checker.check(text);
+  for (const auto& problem : problems) {
+    ADD_FAILURE() << problem;
+  }
+  ASSERT_TRUE(problems.empty()) << text;
+  EXPECT_EQ(checker.value("reactord_connections_accepted_total"), 35.0);
+  EXPECT_EQ(checker.value("reactord_worker_connections_accepted_total", {{"worker", "1"}}), 5.0);
+  EXPECT_EQ(checker.value("reactord_active_connections"), 20.0);
+  EXPECT_EQ(checker.value("reactord_worker_active_connections", {{"worker", "0"}}), 20.0);
+  EXPECT_EQ(checker.value("reactord_connections_rejected_total", {{"reason", "max_connections"}}),
+            2.0);
+  EXPECT_EQ(
+      checker.value("reactord_connections_closed_by_server_total", {{"reason", "idle_timeout"}}),
+      3.0);
+  EXPECT_EQ(checker.value("reactord_errors_total", {{"kind", "accept"}}), 4.0);
+  EXPECT_EQ(
+      checker.value("reactord_worker_errors_total", {{"worker", "0"}, {"kind", "connection"}}),
+      1.0);
+  EXPECT_EQ(checker.value("reactord_sent_bytes_total"), 99.0);
+  EXPECT_EQ(checker.value("reactord_draining"), 1.0);
+  EXPECT_EQ(checker.value("reactord_workers", {{"source", "cgroup v2 cpu.max \"150000 100000\""}}),
+            2.0);
+  EXPECT_EQ(checker.value("reactord_start_time_seconds"), 1795300000.25);
+  EXPECT_EQ(checker.value("reactord_uptime_seconds"), 12.5);
+  EXPECT_EQ(checker.value("reactord_takeovers_served_total"), 1.0);
+  EXPECT_EQ(checker.value("reactord_takeovers_received_total"), 0.0);
+  EXPECT_EQ(checker.value("reactord_build_info", {{"version", "1.2.3"}}), 1.0);
+  EXPECT_EQ(checker.type("reactord_read_size_bytes"), "histogram");
+  EXPECT_EQ(checker.value("reactord_read_size_bytes_bucket", {{"le", "1"}}), 1.0);
+  EXPECT_EQ(checker.value("reactord_read_size_bytes_bucket", {{"le", "128"}}), 3.0);
+  EXPECT_EQ(checker.value("reactord_read_size_bytes_bucket", {{"le", "32768"}}), 4.0);
+  EXPECT_EQ(checker.value("reactord_read_size_bytes_bucket", {{"le", "65536"}}), 5.0);
+  EXPECT_EQ(checker.value("reactord_read_size_bytes_count"), 5.0);
+  EXPECT_EQ(checker.value("reactord_read_size_bytes_sum"), 1.0 + 100 + 100 + 4096 + 65536);
+  EXPECT_EQ(checker.value("reactord_worker_read_size_bytes_count", {{"worker", "1"}}), 0.0);
+  // Every counter of the table is exposed, for the process and per worker.
+  for (const CounterInfo& row : workerCounters()) {
+    const std::string family = std::string("reactord_") + row.family + "_total";
+    const std::string worker_family = std::string("reactord_worker_") + row.family + "_total";
+    EXPECT_EQ(checker.type(family), "counter") << family;
+    EXPECT_EQ(checker.type(worker_family), "counter") << worker_family;
+  }
+}
+
+TEST(StatsReportTest, JsonHasTheSameNumbers) {
+  const std::string json = formatStatsJson(twoWorkers());
+  EXPECT_EQ(json.substr(0, 86),
+            "{\"version\":\"1.2.3\",\"workers\":2,\"workers_source\":\"cgroup v2 cpu.max "
+            "\\\"150000 100000\\\"\",");
+  EXPECT_NE(json.find("\"draining\":true,\"start_time_s\":1795300000.25,\"uptime_s\":12.5,"
+                      "\"takeovers_served\":1,\"takeovers_received\":0,"),
+            std::string::npos);
+  EXPECT_NE(json.find("\"total\":{\"active\":20,\"accepted\":35,\"closed\":15,\"rejected\":2,"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("\"per_worker\":[{\"worker\":0,\"active\":20,\"accepted\":30,"),
+            std::string::npos);
+  EXPECT_NE(json.find("{\"worker\":1,\"active\":0,\"accepted\":5,"), std::string::npos);
+  EXPECT_NE(json.find("\"read_sizes\":{\"1\":1,\"2\":0,\"4\":0,"), std::string::npos);
+  for (const CounterInfo& row : workerCounters()) {
+    EXPECT_NE(json.find(std::string("\"") + row.key + "\":"), std::string::npos) << row.key;
+  }
+}
+
+}  // namespace
+}  // namespace reactord::server

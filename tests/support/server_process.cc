@@ -1,0 +1,260 @@
+#include "tests/support/server_process.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <stdexcept>
+
+namespace reactord::testing {
+namespace {
+
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit,
+            int run_as_uid, const std::vector<std::string>& environment) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe2 failed");
+  }
+  std::vector<std::string> args = {REACTORD_BINARY};
+  args.insert(args.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (auto& arg : args) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    if (open_file_limit > 0) {
+      const rlimit limit{static_cast<rlim_t>(open_file_limit),
+                         static_cast<rlim_t>(open_file_limit)};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (run_as_uid >= 0 &&
+        (setgroups(0, nullptr) != 0 || setgid(run_as_uid) != 0 || setuid(run_as_uid) != 0)) {
+      _exit(126);
+    }
+    for (const std::string& entry : environment) {
+      const size_t equals = entry.find('=');
+      setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  *output_fd = pipe_fds[0];
+  return pid;
+}
+
+std::optional<int> decodeStatus(int status) {
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status);
+  }
+  return -WTERMSIG(status);
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening,
+                             int open_file_limit, int run_as_uid,
+                             const std::vector<std::string>& environment) {
+  flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
+  int output_fd = -1;
+  pid_ = spawn(flags, &output_fd, open_file_limit, run_as_uid, environment);
+  reader_ = std::thread([this, output_fd] { readLog(output_fd); });
+  if (!wait_listening) {
+    return;
+  }
+  if (!waitForLog("listening on ", milliseconds(10000))) {
+    throw std::runtime_error("reactord did not start listening; its log:\n" + log());
+  }
+  const std::string text = log();
+  const size_t at = text.find("listening on ");
+  const size_t colon = text.find(" workers=", at);
+  port_ = static_cast<uint16_t>(std::stoi(text.substr(text.rfind(':', colon) + 1)));
+}
+
+ServerProcess::~ServerProcess() {
+  if (!exited_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  reader_.join();
+  if (::testing::Test::HasFailure()) {
+    std::fprintf(stderr, "--- reactord's log (pid %d) ---\n%s--- end of log ---\n", pid_,
+                 log_.c_str());
+  }
+}
+
+void ServerProcess::readLog(int fd) {
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) {
+      std::lock_guard<std::mutex> lock(log_mutex_);
+      log_.append(buffer, n);
+      log_changed_.notify_all();
+    }
+  }
+  close(fd);
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  output_ended_ = true;
+  log_changed_.notify_all();
+}
+
+void ServerProcess::signal(int signal_number) const { kill(pid_, signal_number); }
+
+std::optional<int> ServerProcess::waitExit(milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      waitForOutputEnd(milliseconds(5000));  // so that log() has the last lines
+      return decodeStatus(status);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+}
+
+std::string ServerProcess::log() const {
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  return log_;
+}
+
+bool ServerProcess::waitForLog(const std::string& needle, milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(log_mutex_);
+  return log_changed_.wait_for(lock, timeout,
+                               [&] { return log_.find(needle) != std::string::npos; });
+}
+
+bool ServerProcess::waitForOutputEnd(milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(log_mutex_);
+  return log_changed_.wait_for(lock, timeout, [&] { return output_ended_; });
+}
+
+long ServerProcess::rssKb() const {
+  const std::optional<std::string> rss = procStatusField(pid_, "VmRSS");
+  return rss ? std::stol(*rss) : -1;
+}
+
+double ServerProcess::cpuSeconds() const {
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) {
+      ticks += std::stol(field);  // utime, stime
+    }
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
+}
+
+int ServerProcess::fdCount() const {
+  DIR* dir = opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str());
+  if (dir == nullptr) {
+    return -1;
+  }
+  int count = 0;
+  while (const dirent* entry = readdir(dir)) {
+    count += entry->d_name[0] != '.' ? 1 : 0;
+  }
+  closedir(dir);
+  return count;
+}
+
+uint64_t ServerProcess::blockedSignals() const {
+  const std::optional<std::string> mask = procStatusField(pid_, "SigBlk");
+  return mask ? std::stoull(*mask, nullptr, 16) : 0;
+}
+
+std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {
+  return parseStatsLine(log(), label);
+}
+
+std::optional<std::string> procStatusField(pid_t pid, const std::string& key) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string prefix = key + ":";
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind(prefix, 0) == 0) {
+      return line.substr(prefix.size());
+    }
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, std::string> parseStatsLine(const std::string& log,
+                                                  const std::string& label) {
+  std::map<std::string, std::string> result;
+  const size_t at = log.rfind("] " + label + " ");
+  if (at == std::string::npos) {
+    return result;
+  }
+  const size_t end = log.find('\n', at);
+  std::istringstream words(log.substr(at, end == std::string::npos ? end : end - at));
+  std::string word;
+  while (words >> word) {
+    const size_t equals = word.find('=');
+    if (equals != std::string::npos) {
+      result[word.substr(0, equals)] = word.substr(equals + 1);
+    }
+  }
+  return result;
+}
+
+std::vector<long> statsList(const std::string& value) {
+  std::vector<long> numbers;
+  std::istringstream items(value);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    numbers.push_back(std::stol(item));
+  }
+  return numbers;
+}
+
+int listenerCount(uint16_t port) {
+  int count = 0;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      fields >> slot >> local >> remote >> state;
+      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
+      count += (state == "0A" && local_port == port) ? 1 : 0;
+    }
+  }
+  return count;
+}
+
+RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid,
+                      const std::vector<std::string>& environment) {
+  ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid,
+                        environment);
+  RunResult result;
+  result.exit_code = process.waitExit(milliseconds(10000)).value_or(-1000);
+  process.waitForOutputEnd(milliseconds(2000));
+  result.output = process.log();
+  return result;
+}
+
+}  // namespace reactord::testing
