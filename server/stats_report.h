@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "server/admin_stats.h"
 #include "server/worker_stats.h"
 
 namespace reactord::server {
@@ -11,6 +12,7 @@ namespace reactord::server {
 // (since the start of the process) and the process's state. A value type; any thread.
 struct StatsReport {
   std::vector<WorkerCounts> workers;  // one per worker, in worker order
+  AdminCounts admin;                  // the admin endpoint's own counters
   std::string workers_source;         // how the worker count was chosen: "--workers", ...
   std::string version;
   // Memory: each worker's share of the buffer budget, use and overload level (one per worker, or

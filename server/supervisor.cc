@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "server/startup_error.h"
 #include "server/stats_line.h"
 
 namespace reactord::server {
@@ -27,10 +28,6 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
 
 Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, AdminServer* admin)
     : workers_(workers), admin_(admin), options_(options), started_(Clock::now()) {
-  const sigset_t signals = handledSignals();
-  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
-  PCHECK(signal_fd_.valid()) << "signalfd for the supervisor";
-  PCHECK(tasks_.valid()) << "eventfd for the supervisor";
   last_stats_time_ = started_;
   next_stats_ = started_ + (options_.stats_interval_s > 0
                                 ? std::chrono::duration_cast<Clock::duration>(
@@ -39,6 +36,23 @@ Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, Admin
 }
 
 Supervisor::~Supervisor() { join(); }
+
+bool Supervisor::open(std::string* error) {
+  if (!tasks_.valid()) {
+    *error = std::string("the supervisor: cannot open its wake-up eventfd: ") +
+             std::strerror(tasks_.error()) + resourceHint(tasks_.error());
+    return false;
+  }
+  const sigset_t signals = handledSignals();
+  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_.valid()) {
+    const int failure = errno;
+    *error = std::string("the supervisor: cannot open its signalfd: ") + std::strerror(failure) +
+             resourceHint(failure);
+    return false;
+  }
+  return true;
+}
 
 sigset_t Supervisor::handledSignals() {
   sigset_t set;
@@ -49,8 +63,10 @@ sigset_t Supervisor::handledSignals() {
   return set;
 }
 
-void Supervisor::start() {
-  thread_ = std::thread([this] { run(); });
+bool Supervisor::start(std::string* error) {
+  DCHECK(signal_fd_.valid()) << "open() first";
+  return startThread(
+      &thread_, [this] { run(); }, "the supervisor", error);
 }
 
 void Supervisor::join() {
@@ -209,6 +225,13 @@ void Supervisor::logStats(const char* label) {
   // worker's.
   line.add("takeovers_served", workers_.takeoversServed());
   line.add("takeovers_received", workers_.takeoversReceived());
+  if (admin_ != nullptr) {
+    const AdminCounts admin = admin_->stats();
+    const AdminCounts interval = final_line ? admin : admin - last_admin_stats_;
+    line.add("admin_rejected", interval.rejected);
+    line.add("admin_timed_out", interval.timed_out);
+    last_admin_stats_ = admin;
+  }
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? line.json() : line.text());
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;

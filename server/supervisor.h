@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -41,8 +42,12 @@ class Supervisor final : public DrainObserver {
   // The signals the supervisor takes; main blocks them before any thread starts.
   static sigset_t handledSignals();
 
-  // Main-thread-only: starts the thread (after the workers started).
-  void start();
+  // Main-thread-only, before the workers start: opens the signalfd and the task queue's eventfd;
+  // false with `error` saying what was short.
+  bool open(std::string* error);
+  // Main-thread-only: starts the thread (after the workers started); false with `error` when it
+  // cannot be started.
+  bool start(std::string* error);
   // Main-thread-only: waits for the end of shutdown.
   void join();
 
@@ -81,6 +86,7 @@ class Supervisor final : public DrainObserver {
   Clock::time_point next_stats_;
   Clock::time_point last_stats_time_;
   std::vector<WorkerCounts> last_stats_;
+  AdminCounts last_admin_stats_;
   std::thread thread_;
 };
 

@@ -19,18 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The admin port from the log line "admin listening on 127.0.0.1:PORT"; 0 when it never came.
-uint16_t adminPort(const ServerProcess& server) {
-  const std::string needle = "admin listening on ";
-  if (!server.waitForLog(needle, milliseconds(10000))) {
-    return 0;
-  }
-  const std::string log = server.log();
-  const size_t line_end = log.find('\n', log.find(needle));
-  const size_t colon = log.rfind(':', line_end);
-  return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, line_end - colon - 1)));
-}
-
 std::string problemsOf(const std::vector<std::string>& problems) {
   std::string text;
   for (const auto& problem : problems) {
