@@ -10,14 +10,16 @@ namespace {
 constexpr std::string_view kReply = "Message received\n";
 constexpr size_t kBatchReplies = 8;
 
+std::string replies(size_t count) {
+  std::string s;
+  for (size_t i = 0; i < count; ++i) {
+    s += kReply;
+  }
+  return s;
+}
+
 const RepeatedReply& ack() {
-  static const std::string text = [] {
-    std::string s;
-    for (size_t i = 0; i < kBatchReplies; ++i) {
-      s += kReply;
-    }
-    return s;
-  }();
+  static const std::string text = replies(kBatchReplies);
   static const RepeatedReply reply{kReply, text.data(), kBatchReplies};
   return reply;
 }
@@ -33,14 +35,6 @@ std::string drain(OwedReplies& owed, size_t step) {
     owed.consume(n);
   }
   return out;
-}
-
-std::string replies(size_t count) {
-  std::string s;
-  for (size_t i = 0; i < count; ++i) {
-    s += kReply;
-  }
-  return s;
 }
 
 TEST(OwedRepliesTest, OwesACountNotBytes) {
