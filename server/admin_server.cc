@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/listen_socket.h"
+#include "common/process_stats.h"
 #include "common/prometheus_writer.h"
 
 namespace reactord::server {
@@ -149,6 +150,12 @@ StatsReport AdminServer::report() const {
   report.start_time_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
   report.uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  std::string error;
+  report.process = common::readProcessStats(&error);
+  if (!report.process) {
+    LOG_EVERY_T(WARNING, 60) << "admin endpoint: no process_* series: " << error;
+  }
+  report.options = options_;
   return report;
 }
 

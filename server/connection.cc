@@ -48,7 +48,10 @@ ssize_t sendSome(int fd, const char* data, size_t size) {
 }  // namespace
 
 Connection::Connection(Worker& worker, common::UniqueFd fd)
-    : worker_(worker), fd_(std::move(fd)), last_active_tick_(worker.tick()) {
+    : worker_(worker),
+      fd_(std::move(fd)),
+      opened_(std::chrono::steady_clock::now()),
+      last_active_tick_(worker.tick()) {
   ackBatch();  // built once, on first use, off the per-message path
   event_.assign(worker.base(), fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
                 &Connection::onEvent, this);
@@ -92,6 +95,7 @@ void Connection::handleReadable() {
     const ssize_t n = common::rawRead(fd(), buffer, capacity);
     if (n > 0) {
       worker_.stats().countRead(n);
+      received_ += n;
       last_active_tick_ = worker_.tick();
       handleInput(buffer, n);
       if (paused_ || closing_ || finished_) {
@@ -184,6 +188,7 @@ void Connection::send(const char* data, size_t size) {
     n = 0;
   }
   worker_.stats().bytes_out.add(n);
+  sent_ += n;
   if (static_cast<size_t>(n) < size) {
     write_tick_ = worker_.tick();
     pending_ = std::make_unique<common::OutputBuffer>();
@@ -200,6 +205,7 @@ void Connection::flushPending() {
     return;
   }
   worker_.stats().bytes_out.add(n);
+  sent_ += n;
   if (n > 0) {
     last_active_tick_ = write_tick_ = worker_.tick();
   }
@@ -246,6 +252,7 @@ void Connection::discardInput() {
     if (n > 0) {
       worker_.stats().bytes_in.add(n);
       worker_.stats().bytes_discarded.add(n);
+      received_ += n;
     } else if (n == 0) {
       finished_ = true;  // the peer's EOF: now the close is clean
       return;

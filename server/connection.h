@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -28,6 +29,11 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   int fd() const { return fd_.get(); }
+  // For the connection histograms, read when it closes: when it was accepted, and the bytes read
+  // from it (discarded ones included) and written to it.
+  std::chrono::steady_clock::time_point opened() const { return opened_; }
+  uint64_t receivedBytes() const { return received_; }
+  uint64_t sentBytes() const { return sent_; }
   // True once the connection should be removed; the worker then destroys it.
   bool finished() const { return finished_; }
   // Called on every worker tick: enforces the idle, write-stall and message timeouts, and ends
@@ -60,6 +66,9 @@ class Connection {
   std::unique_ptr<common::OutputBuffer> pending_;  // null unless a write came back short
   common::UniqueFd fd_;                            // declared before event_: closed after it
   common::Event event_;
+  const std::chrono::steady_clock::time_point opened_;
+  uint64_t received_ = 0;
+  uint64_t sent_ = 0;
   uint32_t last_active_tick_ = 0;  // last byte in or out
   uint32_t write_tick_ = 0;        // last time pending output moved (or appeared)
   uint32_t message_tick_ = 0;      // ack: when the unfinished message began

@@ -67,6 +67,21 @@ DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
 
+// The loop watchdog.
+DEFINE_int32(
+    watchdog_miss_ms, 200,
+    "A worker's loop that runs this late (a probe timer due every quarter of this, at most "
+    "50 ms, ran this long after it was due) counts a loop_miss; the supervisor logs a "
+    "WARNING naming a worker whose loop has not run for this long, and again when it "
+    "recovers.");
+DEFINE_int32(
+    watchdog_megamiss_ms, 1000,
+    "A loop that runs this late also counts a loop_mega_miss. At least --watchdog_miss_ms.");
+DEFINE_int32(watchdog_kill_s, 0,
+             "Abort the process, with the stalled thread's stack in the log, when a worker's loop "
+             "has not run for this many seconds, so that a supervisor (Kubernetes, systemd) "
+             "restarts it. 0 = never. Must exceed --watchdog_miss_ms.");
+
 namespace {
 
 bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
@@ -108,6 +123,9 @@ bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000); }
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
+bool validateMissMs(const char* f, int32_t v) { return inRange(f, v, 50, 600000); }
+bool validateMegamissMs(const char* f, int32_t v) { return inRange(f, v, 50, 3600000); }
+bool validateKillS(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 
 bool validateStatsFormat(const char* flag, const std::string& value) {
   if (value != "text" && value != "json") {
@@ -136,6 +154,9 @@ DEFINE_validator(message_timeout_s, &validateTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
 DEFINE_validator(stats_format, &validateStatsFormat);
+DEFINE_validator(watchdog_miss_ms, &validateMissMs);
+DEFINE_validator(watchdog_megamiss_ms, &validateMegamissMs);
+DEFINE_validator(watchdog_kill_s, &validateKillS);
 
 namespace reactord::server {
 namespace {
@@ -241,12 +262,29 @@ void parseFlags(int argc, char** argv) {
   }
 }
 
+// The watchdog's flags against each other (a validator sees one flag); exits 1 when they clash.
+void checkWatchdogFlags() {
+  if (FLAGS_watchdog_megamiss_ms < FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr, "reactord: --watchdog_megamiss_ms=%d is below --watchdog_miss_ms=%d\n",
+                 FLAGS_watchdog_megamiss_ms, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+  if (FLAGS_watchdog_kill_s != 0 &&
+      int64_t{FLAGS_watchdog_kill_s} * 1000 <= FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr,
+                 "reactord: --watchdog_kill_s=%d must exceed --watchdog_miss_ms=%d (or be 0)\n",
+                 FLAGS_watchdog_kill_s, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 ServerOptions parseCommandLine(int* argc, char*** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(REACTORD_VERSION);
   parseFlags(*argc, *argv);
+  checkWatchdogFlags();
   logToStderrUnlessConfigured();
   google::InitGoogleLogging((*argv)[0]);
 
@@ -268,6 +306,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
+  options.watchdog_miss_ms = FLAGS_watchdog_miss_ms;
+  options.watchdog_megamiss_ms = FLAGS_watchdog_megamiss_ms;
+  options.watchdog_kill_s = FLAGS_watchdog_kill_s;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

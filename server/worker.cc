@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -42,7 +43,9 @@ Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_
       scratch_(new char[kScratchBytes]),
       base_(common::makeSingleThreadBase()),
       listen_fd_(std::move(listen_fd)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      lag_probe_(base(), std::chrono::milliseconds(options.watchdog_miss_ms),
+                 std::chrono::milliseconds(options.watchdog_megamiss_ms), stats_) {
   PCHECK(wake_fd_.valid()) << "eventfd for worker " << index_;
   listen_event_.assign(base(), listen_fd_.get(), EV_READ | EV_PERSIST, &Worker::onAcceptable, this);
   listen_event_.add();
@@ -69,6 +72,7 @@ void Worker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   const std::string name = "reactord-w" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
+  lag_probe_.start();
   event_base_dispatch(base());
   VLOG(1) << "worker " << index_ << " left its loop";
 }
@@ -171,6 +175,12 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
 void Worker::removeConnection(int fd) {
   DCHECK(onLoopThread());
   DCHECK(connections_[fd] != nullptr);
+  const Connection& connection = *connections_[fd];
+  const auto open_for = std::chrono::steady_clock::now() - connection.opened();
+  stats_.countConnection(
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(open_for).count()),
+      connection.receivedBytes(), connection.sentBytes());
   connections_[fd].reset();
   --connection_count_;
   limit_.release();

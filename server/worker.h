@@ -13,6 +13,7 @@
 #include "common/event_base_ptr.h"
 #include "common/unique_fd.h"
 #include "server/connection_limit.h"
+#include "server/loop_lag_probe.h"
 #include "server/per_ip_limit.h"
 #include "server/server_options.h"
 #include "server/worker_stats.h"
@@ -47,6 +48,8 @@ class Worker {
   void post(std::function<void()> task);
   // Thread-safe: counters written by this worker only.
   const WorkerStats& stats() const { return stats_; }
+  // Thread-safe (its accessors are): how late this worker's loop runs.
+  const LoopLagProbe& lagProbe() const { return lag_probe_; }
 
   // Posted by the supervisor. beginDrain: accept what has completed in the accept queue (served,
   // not reset), then close the listening socket so that new connects are refused at once.
@@ -103,6 +106,7 @@ class Worker {
   common::Event accept_retry_event_;  // re-enables accepting after EMFILE and the like
   common::Event wake_event_;
   common::Event tick_event_;
+  LoopLagProbe lag_probe_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   std::vector<IpKey> peers_;  // indexed by fd; only with --max_connections_per_ip
   size_t connection_count_ = 0;
