@@ -56,7 +56,7 @@ DEFINE_int32(message_timeout_s, 0,
              "still unfinished after this many seconds, even if bytes keep trickling in "
              "(slowloris). 0 = never.");
 
-// The admin endpoint (issue 6).
+// The admin endpoint.
 DEFINE_int32(admin_port, 0,
              "HTTP admin endpoint port (/metrics, /healthz, /readyz, /stats). 0 = off; -1 = any "
              "free port (the log line 'admin listening on ADDR:PORT' says which).");

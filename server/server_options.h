@@ -36,7 +36,7 @@ struct ServerOptions {
   uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
   int write_timeout_s = 0;              // pending output that has not moved; 0 = off
   int message_timeout_s = 0;            // ack: a message unfinished this long; 0 = off
-  // The admin endpoint and the stats line's format (issue 6).
+  // The admin endpoint and the stats line's format.
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
   StatsFormat stats_format = StatsFormat::kText;
