@@ -8,6 +8,7 @@
 
 #include <string_view>
 
+#include "common/listen_counters.h"
 #include "common/listen_socket.h"
 #include "common/process_stats.h"
 #include "common/prometheus_writer.h"
@@ -156,6 +157,11 @@ StatsReport AdminServer::report() const {
     LOG_EVERY_T(WARNING, 60) << "admin endpoint: no process_* series: " << error;
   }
   report.options = options_;
+  report.gauges = workers_.currentGauges();
+  report.listen = common::readListenCounters(&error);
+  if (!report.listen) {
+    LOG_EVERY_T(WARNING, 60) << "admin endpoint: no listen counters: " << error;
+  }
   return report;
 }
 

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/accept_queue.h"
 #include "common/socket_address.h"
 #include "common/unique_fd.h"
 
@@ -31,6 +32,9 @@ class Listener {
   void close();
   // Thread-safe: true until close().
   bool open() const;
+  // Thread-safe, and never waits: the accept queue now (TCP_INFO, one syscall); nullopt once
+  // closed, or while the serving worker is closing it (its lock is taken then).
+  std::optional<common::AcceptQueue> acceptQueue() const;
 
  private:
   mutable std::mutex mutex_;

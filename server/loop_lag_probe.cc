@@ -34,8 +34,8 @@ LoopLagProbe::LoopLagProbe(event_base* base, std::chrono::milliseconds miss,
 }
 
 void LoopLagProbe::start() {
+  arm();  // before the thread id: a reader that sees the id sees a due time
   thread_id_.store(gettid(), std::memory_order_release);
-  arm();
 }
 
 void LoopLagProbe::onTimer(int /*fd*/, short /*what*/, void* self) {

@@ -255,6 +255,17 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerC
   }
 }
 
+void writeListenCounters(PrometheusWriter& out, const common::ListenCounters& listen) {
+  out.family("reactord_listen_overflows_total", Type::kCounter,
+             "The kernel's ListenOverflows for the whole network namespace (not this process "
+             "alone), since it was made: handshakes dropped because an accept queue was full.");
+  out.sample("reactord_listen_overflows_total", {}, listen.overflows);
+  out.family("reactord_listen_drops_total", Type::kCounter,
+             "The kernel's ListenDrops for the whole network namespace, since it was made: "
+             "connections dropped on their way into any listener (overflows included).");
+  out.sample("reactord_listen_drops_total", {}, listen.drops);
+}
+
 // The upper bound of the bucket holding the q-quantile, in recorded units; nullopt past the
 // largest bound (or with no values).
 std::optional<uint64_t> quantileBound(const HistogramInfo& info, const HistogramView& counts,
@@ -324,6 +335,9 @@ std::string formatPrometheus(const StatsReport& report) {
   PrometheusWriter out;
   writeGauges(out, report, total);
   writeCounters(out, report, total);
+  if (report.listen) {
+    writeListenCounters(out, *report.listen);
+  }
   writeHistograms(out, report, total);
   return out.take();
 }
@@ -347,6 +361,10 @@ std::string formatStatsJson(const StatsReport& report) {
     out.key("cpu_seconds").value(process.cpu_seconds);
     out.key("start_time_s").value(process.start_time_s);
     out.endObject();
+  }
+  if (report.listen) {
+    out.key("listen_overflows").value(report.listen->overflows);
+    out.key("listen_drops").value(report.listen->drops);
   }
   out.key("total").beginObject();
   writeJsonCounters(out, sum(report.workers));

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/listen_counters.h"
 #include "common/process_stats.h"
 #include "server/server_options.h"
 #include "server/worker_stats.h"
@@ -22,7 +23,8 @@ struct StatsReport {
   double start_time_s = 0;                      // the process's start, seconds since the Unix epoch
   double uptime_s = 0;                          // seconds since the start
   std::optional<common::ProcessStats> process;  // process_* series; nullopt if /proc failed
-  ServerOptions options;                        // the configured limits, shown as gauges
+  std::optional<common::ListenCounters> listen;  // the network namespace's, since it was made
+  ServerOptions options;                         // the configured limits, shown as gauges
 };
 
 // The report in the Prometheus text format 0.0.4 (PrometheusWriter::kContentType). Counters are

@@ -171,7 +171,8 @@ void Worker::removeConnection(int fd) {
   per_ip_limit_.release(connection.peer());
   const auto open_for = std::chrono::steady_clock::now() - connection.opened();
   stats_.countConnection(
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(open_for).count()),
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(open_for).count()),
       connection.receivedBytes(), connection.sentBytes());
   connections_[fd].reset();
   --connection_count_;

@@ -10,6 +10,7 @@
 #include "server/listener.h"
 #include "server/per_ip_limit.h"
 #include "server/server_options.h"
+#include "server/watchdog.h"
 #include "server/worker.h"
 #include "server/worker_stats.h"
 
@@ -45,6 +46,11 @@ class WorkerGroup {
   std::vector<WorkerCounts> snapshots() const;
   // Open connections now, summed over the workers' counters.
   uint64_t activeConnections() const;
+  // After start(): each worker's probe and listeners, for the supervisor's Watchdog.
+  std::vector<WatchedWorker> watched() const;
+  // Each worker's gauges now (accept queues, a stall in progress), read from outside. Empty
+  // before start().
+  std::vector<WorkerGauges> currentGauges() const;
 
  private:
   const ServerOptions options_;

@@ -4,12 +4,12 @@
 #include <signal.h>
 
 #include <chrono>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/support/http_client.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/prometheus_checker.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_client.h"
@@ -18,49 +18,6 @@ namespace reactord::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The admin port from the log line "admin listening on 127.0.0.1:PORT"; 0 when it never came.
-uint16_t adminPort(const ServerProcess& server) {
-  const std::string needle = "admin listening on ";
-  if (!server.waitForLog(needle, milliseconds(10000))) {
-    return 0;
-  }
-  const std::string log = server.log();
-  const size_t line_end = log.find('\n', log.find(needle));
-  const size_t colon = log.rfind(':', line_end);
-  return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, line_end - colon - 1)));
-}
-
-std::string problemsOf(const std::vector<std::string>& problems) {
-  std::string text;
-  for (const auto& problem : problems) {
-    text += problem + "\n";
-  }
-  return text;
-}
-
-// Scrapes /metrics until `done` holds for a valid exposition or 10 s pass; returns the last
-// checker (the counters are updated by the workers right after the bytes move, so the last few
-// may land a moment after the client saw them).
-PrometheusChecker scrapeUntil(uint16_t port,
-                              const std::function<bool(const PrometheusChecker&)>& done,
-                              std::string* last_text = nullptr) {
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  PrometheusChecker checker;
-  while (true) {
-    const HttpResponse response = httpRequest(port, "GET", "/metrics");
-    EXPECT_EQ(response.status, 200);
-    const auto problems = checker.check(response.body);
-    EXPECT_TRUE(problems.empty()) << problemsOf(problems) << response.body;
-    if (last_text != nullptr) {
-      *last_text = response.body;
-    }
-    if ((problems.empty() && done(checker)) || Clock::now() >= deadline) {
-      return checker;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-}
 
 TEST(AdminTest, MetricsUnderLoadMatchWhatTheClientsDid) {
   ServerProcess server({"--workers=2", "--admin_port=-1"});

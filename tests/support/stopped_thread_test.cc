@@ -76,8 +76,11 @@ bool waitFor(const std::function<bool()>& done) {
 TEST(StoppedThreadTest, StopsOneThreadWhileTheOthersRun) {
   Spinners child;
   std::optional<pid_t> a;
-  ASSERT_TRUE(waitFor([&] { return (a = findThread(child.pid(), "spin-a")).has_value(); }));
-  ASSERT_TRUE(findThread(child.pid(), "spin-b").has_value());
+  // Each thread names itself once it runs.
+  ASSERT_TRUE(waitFor([&] {
+    return (a = findThread(child.pid(), "spin-a")).has_value() &&
+           findThread(child.pid(), "spin-b").has_value();
+  }));
   EXPECT_FALSE(findThread(child.pid(), "spin-c").has_value());
   ASSERT_TRUE(waitFor([&] { return child.counts().a.load() > 0; }));
 
