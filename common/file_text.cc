@@ -16,10 +16,9 @@ std::optional<std::string> readFileText(const std::string& path) {
     return std::nullopt;
   }
   std::string text;
-  size_t used = 0;
+  char buffer[8192];
   while (true) {
-    text.resize(used + 4096);
-    const ssize_t n = ::read(fd.get(), text.data() + used, text.size() - used);
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -27,12 +26,10 @@ std::optional<std::string> readFileText(const std::string& path) {
       return std::nullopt;
     }
     if (n == 0) {
-      break;
+      return text;
     }
-    used += static_cast<size_t>(n);
+    text.append(buffer, static_cast<size_t>(n));
   }
-  text.resize(used);
-  return text;
 }
 
 }  // namespace reactord::common

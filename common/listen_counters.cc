@@ -10,28 +10,6 @@ namespace {
 
 constexpr std::string_view kTcpExt = "TcpExt:";
 
-// Walks the space-separated fields of one line, without copying them.
-class Fields {
- public:
-  explicit Fields(std::string_view line) : line_(line) {}
-  // The next field; false at the end of the line.
-  bool next(std::string_view* field) {
-    while (pos_ < line_.size() && (line_[pos_] == ' ' || line_[pos_] == '\t')) {
-      ++pos_;
-    }
-    const size_t start = pos_;
-    while (pos_ < line_.size() && line_[pos_] != ' ' && line_[pos_] != '\t') {
-      ++pos_;
-    }
-    *field = line_.substr(start, pos_ - start);
-    return pos_ > start;
-  }
-
- private:
-  std::string_view line_;
-  size_t pos_ = 0;
-};
-
 // The next line of `text` from `*pos` (without its '\n'); false at the end.
 bool nextLine(std::string_view text, size_t* pos, std::string_view* line) {
   if (*pos >= text.size()) {
@@ -43,49 +21,60 @@ bool nextLine(std::string_view text, size_t* pos, std::string_view* line) {
   return true;
 }
 
-// The two counters from a TcpExt pair: the names' positions, then the values at those positions
-// (every value checked to be a number, and as many values as names).
+// The position of field `name` in a line of fields, each after one space as the kernel writes
+// them (" Name1 Name2 ..."); npos when it is not there. A search and a count, no walk field by
+// field: this runs every stats line.
+size_t fieldIndex(std::string_view fields, std::string_view name) {
+  for (size_t at = fields.find(name); at != std::string_view::npos; at = fields.find(name, at + 1)) {
+    const size_t end = at + name.size();
+    if (at > 0 && fields[at - 1] == ' ' && (end == fields.size() || fields[end] == ' ')) {
+      return static_cast<size_t>(std::count(fields.begin(), fields.begin() + at, ' ')) - 1;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// Field `index` of such a line as a number; nullopt (with the reason) when it is not one.
+std::optional<uint64_t> numberAt(std::string_view fields, size_t index, std::string* error) {
+  size_t start = 0;
+  for (size_t i = 0; i <= index; ++i) {
+    start = fields.find(' ', start) + 1;  // fields has as many spaces as fields: checked before
+  }
+  const std::string_view text = fields.substr(start, fields.find(' ', start) - start);
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    *error = "TcpExt value " + std::to_string(index + 1) + " is not a number: '" +
+             std::string(text) + "'";
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The two counters from a TcpExt pair: the names' positions, then the values at those positions.
 std::optional<ListenCounters> parsePair(std::string_view names_line, std::string_view values_line,
                                         std::string* error) {
-  constexpr size_t kMissing = ~size_t{0};
-  size_t overflows_at = kMissing;
-  size_t drops_at = kMissing;
-  size_t name_count = 0;
-  Fields names(names_line.substr(kTcpExt.size()));
-  for (std::string_view name; names.next(&name); ++name_count) {
-    if (name == "ListenOverflows") {
-      overflows_at = name_count;
-    } else if (name == "ListenDrops") {
-      drops_at = name_count;
-    }
-  }
-  ListenCounters counters;
-  size_t value_count = 0;
-  Fields values(values_line.substr(kTcpExt.size()));
-  for (std::string_view value; values.next(&value); ++value_count) {
-    uint64_t number = 0;
-    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), number);
-    if (ec != std::errc() || end != value.data() + value.size()) {
-      *error = "TcpExt value " + std::to_string(value_count + 1) + " is not a number: '" +
-               std::string(value) + "'";
-      return std::nullopt;
-    }
-    if (value_count == overflows_at) {
-      counters.overflows = number;
-    } else if (value_count == drops_at) {
-      counters.drops = number;
-    }
-  }
+  const std::string_view names = names_line.substr(kTcpExt.size());
+  const std::string_view values = values_line.substr(kTcpExt.size());
+  const auto name_count = std::count(names.begin(), names.end(), ' ');
+  const auto value_count = std::count(values.begin(), values.end(), ' ');
   if (name_count != value_count) {
     *error = "TcpExt has " + std::to_string(name_count) + " names but " +
              std::to_string(value_count) + " values";
     return std::nullopt;
   }
-  if (overflows_at == kMissing || drops_at == kMissing) {
+  const size_t overflows_at = fieldIndex(names, "ListenOverflows");
+  const size_t drops_at = fieldIndex(names, "ListenDrops");
+  if (overflows_at == std::string_view::npos || drops_at == std::string_view::npos) {
     *error = "TcpExt has no ListenOverflows or no ListenDrops";
     return std::nullopt;
   }
-  return counters;
+  const std::optional<uint64_t> overflows = numberAt(values, overflows_at, error);
+  const std::optional<uint64_t> drops = overflows ? numberAt(values, drops_at, error) : std::nullopt;
+  if (!drops) {
+    return std::nullopt;
+  }
+  return ListenCounters{*overflows, *drops};
 }
 
 }  // namespace

@@ -18,9 +18,9 @@ struct ListenCounters {
 };
 
 // Parses the text of /proc/net/netstat: pairs of lines "TcpExt: Name1 Name2 ..." and
-// "TcpExt: 1 2 ...". nullopt, with the reason in `error`, when the TcpExt pair is missing, the two
-// lines do not have the same number of fields, a value is not a number, or either counter is not
-// there. Pure; any thread.
+// "TcpExt: 1 2 ...", each field after one space as the kernel writes them. nullopt, with the
+// reason in `error`, when the TcpExt pair is missing, the two lines do not have the same number of
+// fields, either counter is not there, or its value is not a number. Pure; any thread.
 std::optional<ListenCounters> parseListenCounters(std::string_view netstat, std::string* error);
 
 // Reads and parses `path` (by default this process's network namespace). Any thread.

@@ -18,7 +18,7 @@ namespace reactord::server {
 // any thread.
 class StatsLine {
  public:
-  explicit StatsLine(std::string label) : label_(std::move(label)) {}
+  explicit StatsLine(std::string label) : label_(std::move(label)) { fields_.reserve(64); }
 
   void add(std::string_view key, uint64_t value);
   // A rate or a duration, printed with `decimals` digits after the point in both renderings.

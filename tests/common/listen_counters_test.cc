@@ -80,6 +80,8 @@ TEST(ListenCountersTest, MalformedFilesAreErrorsNotZeros) {
       {"names then another pair", kTcpExtNames + kIpExt},
       {"a value missing", kTcpExtNames + kTcpExtValues.substr(0, kTcpExtValues.rfind(' ')) + "\n"},
       {"a counter missing", "TcpExt: ListenOverflows Other\nTcpExt: 1 2\n"},
+      {"a counter only inside another name",
+       "TcpExt: XListenOverflows ListenDropsY ListenDrops\nTcpExt: 1 2 3\n"},
       {"not a number", "TcpExt: ListenOverflows ListenDrops\nTcpExt: 1 x2\n"},
       {"negative", "TcpExt: ListenOverflows ListenDrops\nTcpExt: -1 2\n"},
       {"past 64 bits", "TcpExt: ListenOverflows ListenDrops\nTcpExt: 1 18446744073709551616\n"},
