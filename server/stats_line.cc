@@ -16,8 +16,8 @@ void StatsLine::add(std::string_view key, double value, int decimals) {
   fields_.push_back({std::string(key), std::string(text, n > 0 ? n : 0), {}, false});
 }
 
-void StatsLine::add(std::string_view key, const std::vector<uint64_t>& per_worker) {
-  fields_.push_back({std::string(key), {}, per_worker, true});
+void StatsLine::add(std::string_view key, std::vector<uint64_t> per_worker) {
+  fields_.push_back({std::string(key), {}, std::move(per_worker), true});
 }
 
 std::string StatsLine::text() const {
@@ -71,7 +71,7 @@ void addGauges(StatsLine& line, const std::vector<WorkerGauges>& gauges) {
       per_worker.push_back(worker.*row.member);
     }
     line.add(row.key, merged.*row.member);
-    line.add(std::string("worker_") + row.key, per_worker);
+    line.add(row.worker_key, std::move(per_worker));
   }
 }
 
@@ -106,9 +106,9 @@ StatsLine makeStatsLine(std::string label, const std::vector<WorkerCounts>& now,
   line.add("msgs_per_s", delta.messages * per_s, 1);
   line.add("in_bytes_per_s", delta.bytes_in * per_s, 0);
   line.add("out_bytes_per_s", delta.bytes_out * per_s, 0);
-  line.add("worker_active", worker_active);
-  line.add("worker_accepted", worker_accepted);
-  line.add("worker_loop_miss", worker_loop_miss);
+  line.add("worker_active", std::move(worker_active));
+  line.add("worker_accepted", std::move(worker_accepted));
+  line.add("worker_loop_miss", std::move(worker_loop_miss));
   if (!measured.gauges.empty()) {
     addGauges(line, measured.gauges);
   }

@@ -24,7 +24,7 @@ class StatsLine {
   // A rate or a duration, printed with `decimals` digits after the point in both renderings.
   void add(std::string_view key, double value, int decimals);
   // One value per worker: "key=1,2,3" and "key":[1,2,3].
-  void add(std::string_view key, const std::vector<uint64_t>& per_worker);
+  void add(std::string_view key, std::vector<uint64_t> per_worker);
 
   std::string text() const;
   std::string json() const;

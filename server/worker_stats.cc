@@ -28,7 +28,7 @@ constexpr HistogramInfo kHistograms[] = {
 
 constexpr GaugeInfo kGauges[] = {
 #define REACTORD_GAUGE_ROW(name, family, unit, merge, help) \
-  {#name, family, unit, GaugeMerge::merge, help, &WorkerGauges::name},
+  {#name, "worker_" #name, family, unit, GaugeMerge::merge, help, &WorkerGauges::name},
     REACTORD_WORKER_GAUGES(REACTORD_GAUGE_ROW)
 #undef REACTORD_GAUGE_ROW
 };

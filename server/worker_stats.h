@@ -204,7 +204,8 @@ enum class GaugeMerge { kSum, kMax };
 // One row of REACTORD_WORKER_GAUGES.
 struct GaugeInfo {
   const char* key;
-  const char* family;  // or nullptr: the stats line only
+  const char* worker_key;  // "worker_" + key: the per-worker list in the stats line
+  const char* family;      // or nullptr: the stats line only
   uint64_t unit;
   GaugeMerge merge;
   const char* help;
