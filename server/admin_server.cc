@@ -110,6 +110,9 @@ void AdminServer::stop() {
   // and unlike loopbreak it is not lost when the loop has not started yet.
   event_base_loopexit(base_.get(), nullptr);
   thread_.join();
+  // The loop is gone: free evhttp here (no other thread uses it now), which closes the listening
+  // socket, so that a process that took this one's place can bind the same admin port at once.
+  http_.reset();
 }
 
 void AdminServer::onRequest(evhttp_request* request, void* self) {
@@ -148,6 +151,8 @@ StatsReport AdminServer::report() const {
   report.workers_source = options_.workers_source;
   report.version = REACTORD_VERSION;
   report.draining = workers_.draining();
+  report.takeovers_served = workers_.takeoversServed();
+  report.takeovers_received = workers_.takeoversReceived();
   report.start_time_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
   report.uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

@@ -40,10 +40,12 @@ class AdminServer {
   bool listen(std::string* error);
   // The bound address (the real port when any free port was asked for). Valid after listen().
   const common::SocketAddress& address() const { return address_; }
+  // True once listen() succeeded (the bound port is never 0).
+  bool bound() const { return address_.port() != 0; }
   // Main-thread-only: serves requests on the admin thread from now on.
   void start();
-  // Thread-safe: leaves the loop (requests in progress are dropped) and joins the thread.
-  // Idempotent; also done by the destructor.
+  // Thread-safe: leaves the loop (requests in progress are dropped), joins the thread and closes
+  // the listening socket. Idempotent; also done by the destructor.
   void stop();
 
  private:

@@ -13,6 +13,7 @@
 
 #include "common/cpu_count.h"
 #include "common/socket_address.h"
+#include "common/unix_socket.h"
 #include "common/wire_protocol.h"
 #include "server/command_line.h"
 
@@ -63,6 +64,23 @@ DEFINE_int32(admin_port, 0,
 DEFINE_string(admin_bind, "127.0.0.1",
               "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
               "needs no credentials.");
+// Upgrade in place: listening-socket takeover.
+DEFINE_string(control_socket, "",
+              "Path of a Unix-domain control socket (mode 0600, removed at exit) through which a "
+              "newer reactord started with --takeover_from=PATH can take over this one's "
+              "listening sockets: no connection is refused or reset during the upgrade. Empty = "
+              "off. A stale socket of a dead process is replaced; a live one fails the start.");
+DEFINE_string(takeover_from, "",
+              "Take over the listening sockets of the reactord whose --control_socket is PATH "
+              "instead of opening new ones: they must match --bind and --port (--port=0 takes the "
+              "old one's port). When this process serves them, the old one stops accepting and "
+              "drains as on SIGTERM. Any failure leaves the old one serving and exits 1 here. Give "
+              "the same PATH as --control_socket to take its place for the next upgrade.");
+DEFINE_bool(takeover_optional, false,
+            "With --takeover_from: when nothing listens at that path (no socket, or a stale one of "
+            "a process that is gone), start normally instead of exiting 1. Every other failure "
+            "(refused, address mismatch, permission, protocol version) still exits 1. For units "
+            "and scripts that start and upgrade with the same command line.");
 DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
@@ -135,6 +153,25 @@ bool validateStatsFormat(const char* flag, const std::string& value) {
   return true;
 }
 
+// A control socket path: empty (off), or a path that fits a sockaddr_un with the private suffix
+// ".new.PID" that ControlSocket binds first.
+bool validateSocketPath(const char* flag, const std::string& value) {
+  constexpr size_t kSuffix = 16;  // ".new." and a pid of up to 10 digits, and room to spare
+  if (value.empty()) {
+    return true;
+  }
+  if (value.back() == '/') {
+    std::fprintf(stderr, "--%s=%s: must name a file, not a directory\n", flag, value.c_str());
+    return false;
+  }
+  if (value.size() + kSuffix > reactord::common::maxUnixPathLength()) {
+    std::fprintf(stderr, "--%s=%s is too long for a Unix socket: at most %zu characters\n", flag,
+                 value.c_str(), reactord::common::maxUnixPathLength() - kSuffix);
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 DEFINE_validator(bind, &validateBind);
@@ -154,6 +191,8 @@ DEFINE_validator(message_timeout_s, &validateTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
 DEFINE_validator(stats_format, &validateStatsFormat);
+DEFINE_validator(control_socket, &validateSocketPath);
+DEFINE_validator(takeover_from, &validateSocketPath);
 DEFINE_validator(watchdog_miss_ms, &validateMissMs);
 DEFINE_validator(watchdog_megamiss_ms, &validateMegamissMs);
 DEFINE_validator(watchdog_kill_s, &validateKillS);
@@ -171,6 +210,10 @@ constexpr const char* kUsage =
     "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
     "stderr unless glog is configured (--log_dir, GLOG_* variables). --admin_port serves\n"
     "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.\n"
+    "\n"
+    "Upgrade in place: run with --control_socket=PATH; start the new binary with the same flags\n"
+    "plus --takeover_from=PATH. It receives the listening sockets themselves (queued connections\n"
+    "included), serves them, then the old process stops accepting and drains as on SIGTERM.\n"
     "\n"
     "Every flag can also come from the environment as FLAGS_<name> (FLAGS_port=7100) or from a\n"
     "file (--flagfile=PATH, one --name=value a line, '#' comments). The command line wins over\n"
@@ -306,6 +349,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
+  options.control_socket = FLAGS_control_socket;
+  options.takeover_from = FLAGS_takeover_from;
+  options.takeover_optional = FLAGS_takeover_optional;
   options.watchdog_miss_ms = FLAGS_watchdog_miss_ms;
   options.watchdog_megamiss_ms = FLAGS_watchdog_megamiss_ms;
   options.watchdog_kill_s = FLAGS_watchdog_kill_s;

@@ -32,6 +32,10 @@ class Listener {
   void close();
   // Thread-safe: true until close().
   bool open() const;
+  // Thread-safe: a new descriptor of the same socket (close-on-exec), for a takeover; invalid once
+  // closed. Closing the copy never closes the socket while this descriptor is open, and the
+  // reverse.
+  common::UniqueFd duplicate() const;
   // Thread-safe, and never waits: the accept queue now (TCP_INFO, one syscall); nullopt once
   // closed, or while the serving worker is closing it (its lock is taken then).
   std::optional<common::AcceptQueue> acceptQueue() const;

@@ -238,6 +238,14 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerC
   out.family("reactord_draining", Type::kGauge,
              "1 from the moment shutdown begins (no new connections accepted), else 0.");
   out.sample("reactord_draining", {}, uint64_t{report.draining ? 1u : 0u});
+  out.family("reactord_takeovers_served_total", Type::kCounter,
+             "Listening-socket takeovers this process served: its listeners went to a newer "
+             "process (0 or 1).");
+  out.sample("reactord_takeovers_served_total", {}, report.takeovers_served);
+  out.family("reactord_takeovers_received_total", Type::kCounter,
+             "Listening-socket takeovers this process made: it took an older process's "
+             "listeners (0 or 1).");
+  out.sample("reactord_takeovers_received_total", {}, report.takeovers_received);
   out.family("reactord_workers", Type::kGauge,
              "Worker threads; source tells how the count was chosen.");
   out.sample("reactord_workers", {{"source", report.workers_source}},
@@ -351,6 +359,8 @@ std::string formatStatsJson(const StatsReport& report) {
   out.key("draining").value(report.draining);
   out.key("start_time_s").value(report.start_time_s);
   out.key("uptime_s").value(report.uptime_s);
+  out.key("takeovers_served").value(report.takeovers_served);
+  out.key("takeovers_received").value(report.takeovers_received);
   if (report.process) {
     const common::ProcessStats& process = *report.process;
     out.key("process").beginObject();

@@ -19,10 +19,12 @@ struct StatsReport {
   std::vector<WorkerGauges> gauges;   // one per worker, or empty when they were not measured
   std::string workers_source;         // how the worker count was chosen: "--workers", ...
   std::string version;
-  bool draining = false;                        // shutdown began: not accepting new connections
-  double start_time_s = 0;                      // the process's start, seconds since the Unix epoch
-  double uptime_s = 0;                          // seconds since the start
-  std::optional<common::ProcessStats> process;  // process_* series; nullopt if /proc failed
+  bool draining = false;            // shutdown began: not accepting new connections
+  uint64_t takeovers_served = 0;    // listeners handed over to a newer process (0 or 1)
+  uint64_t takeovers_received = 0;  // listeners taken over from an older process (0 or 1)
+  double start_time_s = 0;          // the process's start, seconds since the Unix epoch
+  double uptime_s = 0;              // seconds since the start
+  std::optional<common::ProcessStats> process;   // process_* series; nullopt if /proc failed
   std::optional<common::ListenCounters> listen;  // the network namespace's, since it was made
   ServerOptions options;                         // the configured limits, shown as gauges
 };

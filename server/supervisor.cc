@@ -33,6 +33,13 @@ Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, Admin
   signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
   PCHECK(signal_fd_.valid()) << "signalfd for the supervisor";
   PCHECK(tasks_.valid()) << "eventfd for the supervisor";
+  // Here, before the workers start and "listening on" is logged, so that the descriptor it takes
+  // for a moment is never counted in a baseline of the running server's.
+  std::string error;
+  last_listen_ = common::readListenCounters(&error);
+  if (!last_listen_) {
+    LOG(WARNING) << "no listen_overflows/listen_drops in the stats lines: " << error;
+  }
   last_stats_time_ = started_;
   next_stats_ = started_ + (options_.stats_interval_s > 0
                                 ? std::chrono::duration_cast<Clock::duration>(
@@ -54,11 +61,6 @@ sigset_t Supervisor::handledSignals() {
 void Supervisor::start() {
   watchdog_ = std::make_unique<Watchdog>(options_, workers_.watched());
   next_check_ = Clock::now() + Watchdog::checkPeriod(options_);
-  std::string error;
-  last_listen_ = common::readListenCounters(&error);
-  if (!last_listen_) {
-    LOG(WARNING) << "no listen_overflows/listen_drops in the stats lines: " << error;
-  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -79,6 +81,23 @@ void Supervisor::connectionsGone(int /*worker*/) {
   tasks_.post([this] {
     ++workers_drained_;
     checkDrain();
+  });
+}
+
+void Supervisor::handedOver(pid_t new_pid) {
+  tasks_.post([this, new_pid] {
+    if (draining_ || stopping_) {
+      return;
+    }
+    LOG(INFO) << "takeover: pid " << new_pid
+              << " serves the listeners now; this process drains as on SIGTERM";
+    handed_over_ = true;
+    if (admin_ != nullptr) {
+      // The new process binds the same admin port as soon as this one lets it go.
+      admin_->stop();
+      LOG(INFO) << "takeover: admin endpoint closed for pid " << new_pid;
+    }
+    beginDrain();
   });
 }
 
@@ -165,7 +184,9 @@ void Supervisor::beginDrain() {
   draining_ = true;
   drain_started_ = Clock::now();
   drain_deadline_ = drain_started_ + std::chrono::seconds(options_.drain_timeout_s);
-  LOG(INFO) << "draining: closing listeners after accepting what is queued, serving "
+  LOG(INFO) << (handed_over_ ? "draining: listeners handed over, serving "
+                             : "draining: closing listeners after accepting what is queued, "
+                               "serving ")
             << workers_.activeConnections() << " open connections for up to "
             << options_.drain_timeout_s << "s";
   workers_.beginDrain();
@@ -243,9 +264,13 @@ void Supervisor::logStats(const char* label) {
   // The final line counts from the start; the watchdog's measures belong to running loops.
   const IntervalMeasures measured =
       final_line || stopping_ || watchdog_ == nullptr ? IntervalMeasures{} : measureInterval(now);
-  const StatsLine line =
+  StatsLine line =
       makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,
                     secondsBetween(final_line ? started_ : last_stats_time_, now), measured);
+  // Process-wide, since the start (0 or 1 each): a takeover is the process's event, not a
+  // worker's.
+  line.add("takeovers_served", workers_.takeoversServed());
+  line.add("takeovers_received", workers_.takeoversReceived());
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? line.json() : line.text());
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;

@@ -30,6 +30,8 @@ namespace reactord::server {
 //   again, SIGQUIT  immediate stop: close everything now, exit 0.
 //   SIGUSR1         a stats line now.
 //   SIGHUP          logged and ignored (there is no configuration to reload).
+//   a takeover      (handedOver(), from the control server) the same drain as SIGTERM; the workers
+//                   stopped accepting and closed their copies of the listeners before it.
 // The drain ends when every worker has reported both "listeners closed" and "no connection left"
 // (DrainObserver), or at the deadline: nothing is polled. Until shutdown stops the workers, it
 // also runs the Watchdog when it asks (Watchdog::nextCheck: as a loop would pass
@@ -56,6 +58,9 @@ class Supervisor final : public DrainObserver {
 
   void listenersClosed(int worker) override;
   void connectionsGone(int worker) override;
+  // Thread-safe: process `new_pid` took the listeners over and every worker stopped accepting;
+  // drain exactly as on SIGTERM (the listeners are closed already: nothing is swept or reset).
+  void handedOver(pid_t new_pid);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -82,6 +87,7 @@ class Supervisor final : public DrainObserver {
   common::UniqueFd signal_fd_;
   common::TaskQueue tasks_;
   bool draining_ = false;
+  bool handed_over_ = false;  // the drain follows a takeover: the listeners are the new process's
   bool stopping_ = false;
   int listeners_closed_ = 0;  // workers that reported it during this drain
   int workers_drained_ = 0;   // workers that reported no connection left

@@ -219,9 +219,12 @@ void Worker::beginDrain() {
     return;
   }
   draining_ = true;
-  // Everything that completed its handshake before now: bounded by the backlog.
+  // Everything that completed its handshake before now: bounded by the backlog. Listeners handed
+  // over to another process are closed already: what they queue is not this process's.
   for (auto& slot : listeners_) {
-    acceptBurst(*slot, options_.backlog + kAcceptsPerEvent);
+    if (slot->listener->fd() >= 0) {
+      acceptBurst(*slot, options_.backlog + kAcceptsPerEvent);
+    }
   }
   closeListeners();
   LOG(INFO) << "worker " << index_ << ": listener closed, " << connection_count_
@@ -243,6 +246,13 @@ void Worker::closeListeners() {
     slot->event.reset();
     slot->listener->close();
   }
+}
+
+void Worker::stopAccepting() {
+  DCHECK(onLoopThread());
+  closeListeners();
+  LOG(INFO) << "worker " << index_ << ": stopped accepting (listeners taken over), "
+            << connection_count_ << " connections open";
 }
 
 void Worker::stop() {

@@ -72,6 +72,10 @@ class Worker final : private ConnectionOwner {
   // Closes every connection (after one last try to send what is pending), counting them as
   // forced, and leaves the loop.
   void stop();
+  // Posted by the WorkerGroup after another process took the listeners over: stops accepting at
+  // once, without taking in what is queued (the sockets and their queues are the new process's
+  // now), and closes this process's descriptors of them, which leaves the sockets open.
+  void stopAccepting();
 
  private:
   // One listener as this worker serves it: its accept event.

@@ -39,6 +39,8 @@ StatsReport twoWorkers() {
   report.draining = true;
   report.start_time_s = 1795300000.25;
   report.uptime_s = 12.5;
+  report.takeovers_served = 1;
+  report.takeovers_received = 0;
   return report;
 }
 
@@ -91,6 +93,8 @@ TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
             2.0);
   EXPECT_EQ(checker.value("reactord_start_time_seconds"), 1795300000.25);
   EXPECT_EQ(checker.value("reactord_uptime_seconds"), 12.5);
+  EXPECT_EQ(checker.value("reactord_takeovers_served_total"), 1.0);
+  EXPECT_EQ(checker.value("reactord_takeovers_received_total"), 0.0);
   EXPECT_EQ(checker.value("reactord_build_info", {{"version", "1.2.3"}}), 1.0);
   EXPECT_EQ(checker.type("reactord_read_size_bytes"), "histogram");
   EXPECT_EQ(checker.value("reactord_read_size_bytes_bucket", {{"le", "1"}}), 1.0);
@@ -114,7 +118,8 @@ TEST(StatsReportTest, JsonHasTheSameNumbers) {
   EXPECT_EQ(json.substr(0, 86),
             "{\"version\":\"1.2.3\",\"workers\":2,\"workers_source\":\"cgroup v2 cpu.max "
             "\\\"150000 100000\\\"\",");
-  EXPECT_NE(json.find("\"draining\":true,\"start_time_s\":1795300000.25,\"uptime_s\":12.5,"),
+  EXPECT_NE(json.find("\"draining\":true,\"start_time_s\":1795300000.25,\"uptime_s\":12.5,"
+                      "\"takeovers_served\":1,\"takeovers_received\":0,"),
             std::string::npos);
   EXPECT_NE(json.find("\"total\":{\"active\":20,\"accepted\":35,\"closed\":15,\"rejected\":2,"),
             std::string::npos)
