@@ -92,18 +92,18 @@ using ReadSizeCounts = common::Log2Counts<kReadSizeBuckets>;
 //   unit    recorded units per base unit (1000: milliseconds shown as seconds)
 //   merge   how the process's value comes from the workers': kSum or kMax
 //   help    what it is
-#define REACTORD_WORKER_GAUGES(X)                                                                 \
-  X(loop_stalled_ms, "loop_stalled_seconds", 1000, kMax,                                          \
-    "How long the worker's loop has been overdue, now: 0 while it runs, else the time since its " \
-    "pending loop-lag probe was due.")                                                            \
-  X(loop_lag_max_ms, nullptr, 1000, kMax,                                                         \
-    "The largest loop lag in the interval, a stall still in progress included.")                  \
-  X(accept_queue, "accept_queue_length", 1, kSum,                                                 \
-    "Connections that completed their handshake and wait in the worker's accept queue, now.")     \
-  X(accept_queue_max, nullptr, 1, kMax,                                                           \
-    "The longest accept queue seen in the interval (sampled at every watchdog check).")           \
-  X(accept_queue_limit, "accept_queue_limit", 1, kSum,                                            \
-    "The most the accept queue holds: --backlog capped by net.core.somaxconn; past it the "       \
+#define REACTORD_WORKER_GAUGES(X)                                                               \
+  X(loop_stalled_ms, "loop_stalled_seconds", 1000, kMax,                                        \
+    "How long the worker's loop has gone without running, now (since it last ran its loop-lag " \
+    "probe), when that is past --watchdog_miss_ms; else 0.")                                    \
+  X(loop_lag_max_ms, nullptr, 1000, kMax,                                                       \
+    "The largest loop lag in the interval, a stall still in progress included.")                \
+  X(accept_queue, "accept_queue_length", 1, kSum,                                               \
+    "Connections that completed their handshake and wait in the worker's accept queue, now.")   \
+  X(accept_queue_max, nullptr, 1, kMax,                                                         \
+    "The longest accept queue seen in the interval (sampled at every watchdog check).")         \
+  X(accept_queue_limit, "accept_queue_limit", 1, kSum,                                          \
+    "The most the accept queue holds: --backlog capped by net.core.somaxconn; past it the "     \
     "kernel drops handshakes (ListenOverflows).")
 
 // A copy of one worker's counters at one moment, or the sum or difference of several. A value type.

@@ -21,9 +21,9 @@ using std::chrono::milliseconds;
 using Clock = Watchdog::Clock;
 using Kind = Watchdog::Event::Kind;
 
-class WatchdogTest : public ::testing::Test {
+class WatchdogEventsTest : public ::testing::Test {
  protected:
-  WatchdogTest()
+  WatchdogEventsTest()
       : base_(common::makeSingleThreadBase()),
         probe_(base_.get(), milliseconds(200), milliseconds(1000), stats_) {
     common::ListenResult result =
@@ -54,7 +54,7 @@ class WatchdogTest : public ::testing::Test {
   ServerOptions options_;
 };
 
-TEST_F(WatchdogTest, StallStillStalledKillAndRecovery) {
+TEST_F(WatchdogEventsTest, StallStillStalledKillAndRecovery) {
   Watchdog watchdog = makeWatchdog();
   EXPECT_TRUE(watchdog.check(Clock::now() + std::chrono::hours(1)).empty())
       << "a loop that has not started is not stalled";
@@ -125,7 +125,7 @@ TEST_F(WatchdogTest, StallStillStalledKillAndRecovery) {
   EXPECT_LT(gauges[0].loop_lag_max_ms, 200u);
 }
 
-TEST_F(WatchdogTest, CurrentGaugesAndAClosedListener) {
+TEST_F(WatchdogEventsTest, CurrentGaugesAndAClosedListener) {
   probe_.start();
   const Clock::time_point start = Clock::now();
   const WatchedWorker worker{&probe_, {listener_.get()}};
@@ -142,7 +142,7 @@ TEST_F(WatchdogTest, CurrentGaugesAndAClosedListener) {
   EXPECT_EQ(now.accept_queue_limit, 0u);
 }
 
-TEST_F(WatchdogTest, NextCheckIsWhenTheOldestLoopWouldPassTheThreshold) {
+TEST_F(WatchdogEventsTest, NextCheckIsWhenTheOldestLoopWouldPassTheThreshold) {
   Watchdog watchdog = makeWatchdog();
   const Clock::time_point before = Clock::now();
   watchdog.check(before);
@@ -159,7 +159,7 @@ TEST_F(WatchdogTest, NextCheckIsWhenTheOldestLoopWouldPassTheThreshold) {
   EXPECT_EQ(watchdog.nextCheck(next), next + milliseconds(50));
 }
 
-TEST_F(WatchdogTest, CheckPeriodIsTheProbesPeriod) {
+TEST_F(WatchdogEventsTest, CheckPeriodIsTheProbesPeriod) {
   EXPECT_EQ(Watchdog::checkPeriod(options_), milliseconds(50));
   options_.watchdog_miss_ms = 100;
   EXPECT_EQ(Watchdog::checkPeriod(options_), milliseconds(25));
