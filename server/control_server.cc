@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 
 #include "common/unix_socket.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -29,8 +31,9 @@ ControlServer::ControlServer(int listen_fd, TakeoverHost& host, OnHandover on_ha
 
 ControlServer::~ControlServer() { stop(); }
 
-void ControlServer::start() {
-  thread_ = std::thread([this] { run(); });
+bool ControlServer::start(std::string* error) {
+  return startThread(
+      &thread_, [this] { run(); }, "the control socket", error);
 }
 
 void ControlServer::stop() {
@@ -101,8 +104,16 @@ void ControlServer::onConnection(common::UniqueFd connection) {
   LOG(INFO) << "takeover: "
             << (pid != 0 ? "pid " + std::to_string(pid) : "a process of another PID namespace")
             << " connected to the control socket";
-  session_ = std::thread(
-      [this, fd = std::move(connection), pid]() mutable { runSession(std::move(fd), pid); });
+  std::string error;
+  auto session = std::make_shared<common::UniqueFd>(std::move(connection));
+  if (!startThread(
+          &session_, [this, session, pid] { runSession(std::move(*session), pid); },
+          "a takeover session", &error)) {
+    LOG(WARNING) << "takeover: " << error << "; the takeover is refused, this process serves on";
+    refuse(session->get(), pid, error);
+    std::lock_guard<std::mutex> lock(mutex_);
+    session_active_ = false;
+  }
 }
 
 void ControlServer::runSession(common::UniqueFd connection, pid_t peer) {

@@ -32,7 +32,8 @@ class ControlServer {
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
 
-  void start();
+  // Main-thread-only: false with `error` when its thread cannot be started.
+  bool start(std::string* error);
   // Thread-safe: stops accepting; waits for a takeover in progress to end (its steps have
   // deadlines). Idempotent.
   void stop();

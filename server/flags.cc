@@ -12,13 +12,15 @@
 #include <vector>
 
 #include "common/cpu_count.h"
+#include "common/listen_socket.h"
 #include "common/socket_address.h"
 #include "common/unix_socket.h"
 #include "common/wire_protocol.h"
 #include "server/command_line.h"
 
 DEFINE_string(bind, "0.0.0.0",
-              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families.");
+              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families. "
+              "Multicast and broadcast addresses are refused.");
 DEFINE_int32(port, 7000, "TCP port to listen on (0 = any free port; the log says which).");
 DEFINE_int32(workers, 0,
              "Worker threads, each with its own event loop and SO_REUSEPORT listener. 0 = the CPUs "
@@ -55,7 +57,8 @@ DEFINE_int32(write_timeout_s, 0,
 DEFINE_int32(message_timeout_s, 0,
              "ack: close a connection (after 'ERR message timeout') whose current message is "
              "still unfinished after this many seconds, even if bytes keep trickling in "
-             "(slowloris). 0 = never.");
+             "(slowloris). Time in which the server is not reading the connection (backpressure) "
+             "does not count. 0 = never.");
 
 // The admin endpoint.
 DEFINE_int32(admin_port, 0,
@@ -64,6 +67,14 @@ DEFINE_int32(admin_port, 0,
 DEFINE_string(admin_bind, "127.0.0.1",
               "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
               "needs no credentials.");
+DEFINE_int32(admin_max_connections, 16,
+             "Admin endpoint connections open at once (1..1024); one more is answered 503 and "
+             "closed at once, counted as admin_rejected. The admin port can thus take at most this "
+             "many descriptors, plus one for a moment, from the data port.");
+DEFINE_int32(admin_timeout_s, 10,
+             "Longest life of an admin connection, from accept (1..3600 s): request, response and "
+             "close must fit in it, and bytes trickling in do not extend it (an unfinished request "
+             "gets 408); counted as admin_timed_out.");
 // Upgrade in place: listening-socket takeover.
 DEFINE_string(control_socket, "",
               "Path of a Unix-domain control socket (mode 0600, removed at exit) through which a "
@@ -113,8 +124,17 @@ bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
 }
 
 bool validateBind(const char* flag, const std::string& value) {
-  if (!reactord::common::SocketAddress::parse(value, 0)) {
+  const auto address = reactord::common::SocketAddress::parse(value, 0);
+  if (!address) {
     std::fprintf(stderr, "--%s=%s is not a numeric IPv4 or IPv6 address\n", flag, value.c_str());
+    return false;
+  }
+  const std::string reason = reactord::common::unlistenableReason(*address);
+  if (!reason.empty()) {
+    std::fprintf(stderr,
+                 "--%s=%s %s: TCP cannot take connections there; use an address of this host, or "
+                 "0.0.0.0 or :: for all of them\n",
+                 flag, value.c_str(), reason.c_str());
     return false;
   }
   return true;
@@ -141,6 +161,8 @@ bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000); }
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
+bool validateAdminConnections(const char* f, int32_t v) { return inRange(f, v, 1, 1024); }
+bool validateAdminTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
 bool validateMissMs(const char* f, int32_t v) { return inRange(f, v, 50, 600000); }
 bool validateMegamissMs(const char* f, int32_t v) { return inRange(f, v, 50, 3600000); }
 bool validateKillS(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
@@ -190,6 +212,8 @@ DEFINE_validator(write_timeout_s, &validateTimeout);
 DEFINE_validator(message_timeout_s, &validateTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
+DEFINE_validator(admin_max_connections, &validateAdminConnections);
+DEFINE_validator(admin_timeout_s, &validateAdminTimeout);
 DEFINE_validator(stats_format, &validateStatsFormat);
 DEFINE_validator(control_socket, &validateSocketPath);
 DEFINE_validator(takeover_from, &validateSocketPath);
@@ -348,6 +372,8 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.message_timeout_s = FLAGS_message_timeout_s;
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
+  options.admin_max_connections = static_cast<uint32_t>(FLAGS_admin_max_connections);
+  options.admin_timeout_s = FLAGS_admin_timeout_s;
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
   options.control_socket = FLAGS_control_socket;
   options.takeover_from = FLAGS_takeover_from;

@@ -1,10 +1,12 @@
 // reactord: a sharded-reactor TCP echo / acknowledgement server.
 #include <event2/thread.h>
+#include <fcntl.h>
 #include <glog/logging.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -30,6 +32,20 @@ using reactord::server::WorkerGroup;
 
 // How long a process that took over retries binding the old one's admin port.
 constexpr std::chrono::seconds kAdminRebindTimeout{5};
+
+// A process started with descriptor 0, 1 or 2 closed (`2>&-`, as careless init scripts do) would
+// give that number to its first socket, and glog, which writes to 2, would write log lines into a
+// client's connection. Each closed one is opened on /dev/null, as daemons do. Runs before anything
+// else opens a descriptor (flagfiles included); false when /dev/null cannot be opened.
+bool openStandardDescriptors() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    // open() returns the lowest free number, which is `fd`: the ones below it are open by now.
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDWR) != fd) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Connections are file descriptors: take the whole hard limit the process is allowed.
 void raiseOpenFileLimit() {
@@ -130,6 +146,9 @@ void completeTakeover(const ServerOptions& options, TakeoverClient& client, Cont
 int main(int argc, char** argv) {
   using reactord::server::Supervisor;
 
+  if (!openStandardDescriptors()) {
+    return 1;  // nowhere to say so: stderr is one of the closed ones
+  }
   const auto started_wall = std::chrono::system_clock::now();
   const auto started = std::chrono::steady_clock::now();
   reactord::server::ServerOptions options = reactord::server::parseCommandLine(&argc, &argv);
@@ -198,7 +217,10 @@ int main(int argc, char** argv) {
   }
   // The supervisor takes the signals and the workers' drain reports, so it exists before them.
   Supervisor supervisor(workers, options, admin.get());
-  workers.start(supervisor);
+  if (!supervisor.open(&error) || !workers.start(supervisor, &error)) {
+    LOG(ERROR) << error;
+    return 1;
+  }
   if (listening.took_over) {
     completeTakeover(options, takeover, control.get(), admin.get());
   }
@@ -209,7 +231,12 @@ int main(int argc, char** argv) {
                           std::to_string(listening.old_pid) + ")"
                     : std::string());
   if (admin != nullptr && admin->bound()) {
-    admin->start();
+    if (!admin->start(&error)) {
+      LOG(ERROR) << error;
+      workers.stop();
+      workers.join();
+      return 1;
+    }
     LOG(INFO) << "admin listening on " << admin->address().toString();
   }
   // Hands the listeners over to a newer reactord on request; the supervisor drains after it.
@@ -218,12 +245,22 @@ int main(int argc, char** argv) {
     control_server = std::make_unique<ControlServer>(
         control->fd(), workers,
         [&supervisor](const TakeoverOutcome& outcome) { supervisor.handedOver(outcome.new_pid); });
-    control_server->start();
+    if (!control_server->start(&error)) {
+      LOG(ERROR) << error;
+      workers.stop();
+      workers.join();
+      return 1;
+    }
     LOG(INFO) << "control socket " << control->path()
               << ": a reactord started with --takeover_from=" << control->path()
               << " takes over from this one";
   }
-  supervisor.start();
+  if (!supervisor.start(&error)) {
+    LOG(ERROR) << error;
+    workers.stop();
+    workers.join();
+    return 1;  // the admin endpoint and the control server stop in their destructors
+  }
   supervisor.join();
   if (control_server != nullptr) {
     control_server->stop();

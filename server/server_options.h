@@ -39,6 +39,8 @@ struct ServerOptions {
   // The admin endpoint and the stats line's format.
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
+  uint32_t admin_max_connections = 16;  // open at once; one more is answered 503 and closed
+  int admin_timeout_s = 10;             // the longest life of an admin connection, from accept
   StatsFormat stats_format = StatsFormat::kText;
   // Listening-socket takeover: this process's control socket ("" = none), and the control socket
   // of the process to take the listeners from ("" = open them).

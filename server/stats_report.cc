@@ -313,6 +313,22 @@ void writeJsonHistogram(JsonWriter& out, const HistogramInfo& info, const Histog
   out.endObject();
 }
 
+void writeAdmin(PrometheusWriter& out, const AdminCounts& admin) {
+  out.family("reactord_admin_active_connections", Type::kGauge,
+             "Open connections of the admin endpoint now (at most --admin_max_connections).");
+  out.sample("reactord_admin_active_connections", {}, admin.active());
+  out.family("reactord_admin_connections_rejected_total", Type::kCounter,
+             "Admin connections answered 503 and closed at once: --admin_max_connections were "
+             "open.");
+  out.sample("reactord_admin_connections_rejected_total", {}, admin.rejected);
+  out.family("reactord_admin_connections_timed_out_total", Type::kCounter,
+             "Admin connections closed at --admin_timeout_s before their response was sent.");
+  out.sample("reactord_admin_connections_timed_out_total", {}, admin.timed_out);
+  out.family("reactord_admin_accept_errors_total", Type::kCounter,
+             "Failed accept() calls on the admin port (EMFILE and the like).");
+  out.sample("reactord_admin_accept_errors_total", {}, admin.accept_errors);
+}
+
 void writeJsonCounters(JsonWriter& out, const WorkerCounts& stats) {
   out.key("active").value(stats.active());
   for (const CounterInfo& row : workerCounters()) {
@@ -347,6 +363,7 @@ std::string formatPrometheus(const StatsReport& report) {
     writeListenCounters(out, *report.listen);
   }
   writeHistograms(out, report, total);
+  writeAdmin(out, report.admin);
   return out.take();
 }
 
@@ -381,6 +398,12 @@ std::string formatStatsJson(const StatsReport& report) {
   if (!report.gauges.empty()) {
     writeJsonGauges(out, mergeGauges(report.gauges));
   }
+  out.endObject();
+  out.key("admin").beginObject();
+  out.key("active").value(report.admin.active());
+#define REACTORD_ADMIN_JSON(name, what) out.key(#name).value(report.admin.name);
+  REACTORD_ADMIN_COUNTERS(REACTORD_ADMIN_JSON)
+#undef REACTORD_ADMIN_JSON
   out.endObject();
   out.key("per_worker").beginArray();
   for (size_t w = 0; w < report.workers.size(); ++w) {

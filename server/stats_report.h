@@ -6,6 +6,7 @@
 
 #include "common/listen_counters.h"
 #include "common/process_stats.h"
+#include "server/admin_stats.h"
 #include "server/server_options.h"
 #include "server/worker_stats.h"
 
@@ -16,6 +17,7 @@ namespace reactord::server {
 // state and its configuration. A value type; any thread.
 struct StatsReport {
   std::vector<WorkerCounts> workers;  // one per worker, in worker order
+  AdminCounts admin;                  // the admin endpoint's own counters
   std::vector<WorkerGauges> gauges;   // one per worker, or empty when they were not measured
   std::string workers_source;         // how the worker count was chosen: "--workers", ...
   std::string version;

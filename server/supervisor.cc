@@ -12,6 +12,9 @@
 #include <cstring>
 #include <string>
 
+#include "server/startup_error.h"
+#include "server/stats_line.h"
+
 namespace reactord::server {
 namespace {
 
@@ -29,17 +32,6 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
 
 Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, AdminServer* admin)
     : workers_(workers), admin_(admin), options_(options), started_(Clock::now()) {
-  const sigset_t signals = handledSignals();
-  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
-  PCHECK(signal_fd_.valid()) << "signalfd for the supervisor";
-  PCHECK(tasks_.valid()) << "eventfd for the supervisor";
-  // Here, before the workers start and "listening on" is logged, so that the descriptor it takes
-  // for a moment is never counted in a baseline of the running server's.
-  std::string error;
-  last_listen_ = common::readListenCounters(&error);
-  if (!last_listen_) {
-    LOG(WARNING) << "no listen_overflows/listen_drops in the stats lines: " << error;
-  }
   last_stats_time_ = started_;
   next_stats_ = started_ + (options_.stats_interval_s > 0
                                 ? std::chrono::duration_cast<Clock::duration>(
@@ -48,6 +40,30 @@ Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, Admin
 }
 
 Supervisor::~Supervisor() { join(); }
+
+bool Supervisor::open(std::string* error) {
+  if (!tasks_.valid()) {
+    *error = std::string("the supervisor: cannot open its wake-up eventfd: ") +
+             std::strerror(tasks_.error()) + resourceHint(tasks_.error());
+    return false;
+  }
+  const sigset_t signals = handledSignals();
+  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_.valid()) {
+    const int failure = errno;
+    *error = std::string("the supervisor: cannot open its signalfd: ") + std::strerror(failure) +
+             resourceHint(failure);
+    return false;
+  }
+  // Here, before the workers start and "listening on" is logged, so that the descriptor it takes
+  // for a moment is never counted in a baseline of the running server's.
+  std::string netstat_error;
+  last_listen_ = common::readListenCounters(&netstat_error);
+  if (!last_listen_) {
+    LOG(WARNING) << "no listen_overflows/listen_drops in the stats lines: " << netstat_error;
+  }
+  return true;
+}
 
 sigset_t Supervisor::handledSignals() {
   sigset_t set;
@@ -58,10 +74,12 @@ sigset_t Supervisor::handledSignals() {
   return set;
 }
 
-void Supervisor::start() {
+bool Supervisor::start(std::string* error) {
+  DCHECK(signal_fd_.valid()) << "open() first";
   watchdog_ = std::make_unique<Watchdog>(options_, workers_.watched());
   next_check_ = Clock::now() + Watchdog::checkPeriod(options_);
-  thread_ = std::thread([this] { run(); });
+  return startThread(
+      &thread_, [this] { run(); }, "the supervisor", error);
 }
 
 void Supervisor::join() {
@@ -271,6 +289,13 @@ void Supervisor::logStats(const char* label) {
   // worker's.
   line.add("takeovers_served", workers_.takeoversServed());
   line.add("takeovers_received", workers_.takeoversReceived());
+  if (admin_ != nullptr) {
+    const AdminCounts admin = admin_->stats();
+    const AdminCounts interval = final_line ? admin : admin - last_admin_stats_;
+    line.add("admin_rejected", interval.rejected);
+    line.add("admin_timed_out", interval.timed_out);
+    last_admin_stats_ = admin;
+  }
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? line.json() : line.text());
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -51,8 +52,12 @@ class Supervisor final : public DrainObserver {
   // The signals the supervisor takes; main blocks them before any thread starts.
   static sigset_t handledSignals();
 
-  // Main-thread-only: starts the thread (after the workers started).
-  void start();
+  // Main-thread-only, before the workers start: opens the signalfd and the task queue's eventfd;
+  // false with `error` saying what was short.
+  bool open(std::string* error);
+  // Main-thread-only: starts the thread (after the workers started); false with `error` when it
+  // cannot be started.
+  bool start(std::string* error);
   // Main-thread-only: waits for the end of shutdown.
   void join();
 
@@ -100,6 +105,7 @@ class Supervisor final : public DrainObserver {
   Clock::time_point next_check_;
   Clock::time_point kill_deadline_ = Clock::time_point::max();  // after the watchdog's SIGABRT
   std::optional<common::ListenCounters> last_listen_;           // at the previous stats line
+  AdminCounts last_admin_stats_;
   std::thread thread_;
 };
 

@@ -11,9 +11,11 @@
 #include <cstring>
 #include <string>
 
+#include "common/socket_address.h"
 #include "server/ack_protocol.h"
 #include "server/echo_protocol.h"
 #include "server/protocol_connection.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -37,8 +39,31 @@ uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerS
 
 }  // namespace
 
-Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
-               ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer)
+std::unique_ptr<Worker> Worker::create(int index, const ServerOptions& options,
+                                       std::vector<Listener*> listeners, ConnectionLimit& limit,
+                                       PerIpLimit& per_ip_limit, DrainObserver& drain_observer,
+                                       std::string* error) {
+  std::string why;
+  common::EventBasePtr base = common::makeEventBase(common::BaseLocking::kSingleThread, &why);
+  if (base == nullptr) {
+    const int failure = errno;
+    *error = "worker " + std::to_string(index) + ": " + why + resourceHint(failure);
+    return nullptr;
+  }
+  std::unique_ptr<Worker> worker(new Worker(index, options, std::move(base), std::move(listeners),
+                                            limit, per_ip_limit, drain_observer));
+  if (!worker->tasks_.valid()) {
+    const int failure = worker->tasks_.error();
+    *error = "worker " + std::to_string(index) +
+             ": cannot open its wake-up eventfd: " + std::strerror(failure) + resourceHint(failure);
+    return nullptr;
+  }
+  return worker;
+}
+
+Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr base,
+               std::vector<Listener*> listeners, ConnectionLimit& limit, PerIpLimit& per_ip_limit,
+               DrainObserver& drain_observer)
     : index_(index),
       options_(options),
       limit_(limit),
@@ -47,11 +72,10 @@ Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> l
       make_connection_(options.protocol == Protocol::kAck ? &makeConnection<AckProtocol>
                                                           : &makeConnection<EchoProtocol>),
       scratch_(new char[kScratchBytes]),
-      base_(common::makeSingleThreadBase()),
+      base_(std::move(base)),
       listener_list_(listeners),
       lag_probe_(base_.get(), std::chrono::milliseconds(options.watchdog_miss_ms),
                  std::chrono::milliseconds(options.watchdog_megamiss_ms), stats_) {
-  PCHECK(tasks_.valid()) << "eventfd for worker " << index_;
   context_.base = base_.get();
   context_.scratch = scratch_.get();
   context_.stats = &stats_;
@@ -72,16 +96,19 @@ Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> l
     listeners_.push_back(std::move(slot));
   }
   accept_retry_event_.assign(base_.get(), -1, 0, &Worker::onAcceptRetry, this);
-  wake_event_.assign(base_.get(), tasks_.fd(), EV_READ | EV_PERSIST, &Worker::onWake, this);
-  wake_event_.add();
+  if (tasks_.valid()) {  // else create() gives the worker up
+    wake_event_.assign(base_.get(), tasks_.fd(), EV_READ | EV_PERSIST, &Worker::onWake, this);
+    wake_event_.add();
+  }
   tick_event_.assign(base_.get(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
 }
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
 
-void Worker::start() {
-  thread_ = std::thread([this] { run(); });
+bool Worker::start(std::string* error) {
+  return startThread(
+      &thread_, [this] { run(); }, "worker " + std::to_string(index_), error);
 }
 
 void Worker::join() {
@@ -141,14 +168,17 @@ bool Worker::acceptOne(ListenerSlot& slot) {
 void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   if (!limit_.tryAcquire()) {
     stats_.rejected.add();
-    VLOG(1) << "worker " << index_ << ": --max_connections reached, closing fd " << fd.get();
+    VLOG(1) << "worker " << index_ << ": --max_connections reached, closing the connection from "
+            << common::SocketAddress::of(peer).toString();
     return;  // closed by fd's destructor
   }
   const IpKey ip = IpKey::from(peer);
   if (!per_ip_limit_.tryAcquire(ip)) {
     limit_.release();
     stats_.per_ip_rejected.add();
-    VLOG(1) << "worker " << index_ << ": --max_connections_per_ip reached, closing fd " << fd.get();
+    VLOG(1) << "worker " << index_
+            << ": --max_connections_per_ip reached, closing the connection from "
+            << common::SocketAddress::of(peer).toString();
     return;
   }
   const int one = 1;

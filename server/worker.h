@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -45,14 +46,18 @@ class DrainObserver {
 // only through post().
 class Worker final : private ConnectionOwner {
  public:
-  Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
-         ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer);
+  // Main-thread-only: a worker with its event loop and wake-up eventfd, or null with `error` saying
+  // what could not be made (descriptors, memory) and what to change.
+  static std::unique_ptr<Worker> create(int index, const ServerOptions& options,
+                                        std::vector<Listener*> listeners, ConnectionLimit& limit,
+                                        PerIpLimit& per_ip_limit, DrainObserver& drain_observer,
+                                        std::string* error);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Main-thread-only.
-  void start();
+  // Main-thread-only. start() returns false with `error` when the thread cannot be created.
+  bool start(std::string* error);
   void join();
 
   // Thread-safe: runs `task` on the worker's thread, in order. Tasks posted before start() run
@@ -87,6 +92,9 @@ class Worker final : private ConnectionOwner {
   using ConnectionFactory = std::unique_ptr<Connection> (*)(const ConnectionContext&,
                                                             common::UniqueFd, const IpKey&);
 
+  Worker(int index, const ServerOptions& options, common::EventBasePtr base,
+         std::vector<Listener*> listeners, ConnectionLimit& limit, PerIpLimit& per_ip_limit,
+         DrainObserver& drain_observer);
   static void onAcceptable(int fd, short what, void* slot);
   static void onWake(int fd, short what, void* self);
   static void onTick(int fd, short what, void* self);

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "common/listen_socket.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -37,7 +38,7 @@ bool WorkerGroup::listen(std::string* error) {
     common::ListenResult result =
         common::openListenSocket(*address, options_.backlog, /*reuse_port=*/true);
     if (!result.fd.valid()) {
-      *error = result.error;
+      *error = result.error + resourceHint(result.error_number);
       return false;
     }
     if (i == 0 && address->port() == 0) {
@@ -66,7 +67,8 @@ bool WorkerGroup::adoptListeners(std::vector<common::UniqueFd> received,
     common::ListenResult result =
         common::openListenSocket(address, options_.backlog, /*reuse_port=*/true);
     if (!result.fd.valid()) {
-      *error = "cannot open one more listener beside those taken over: " + result.error;
+      *error = "cannot open one more listener beside those taken over: " + result.error +
+               resourceHint(result.error_number);
       return false;
     }
     listeners.push_back(std::make_unique<Listener>(std::move(result.fd), address));
@@ -81,18 +83,28 @@ bool WorkerGroup::adoptListeners(std::vector<common::UniqueFd> received,
   return true;
 }
 
-void WorkerGroup::start(DrainObserver& drain_observer) {
+bool WorkerGroup::start(DrainObserver& drain_observer, std::string* error) {
   std::vector<std::vector<Listener*>> served(options_.workers);
   for (size_t i = 0; i < listeners_.size(); ++i) {
     served[i % served.size()].push_back(listeners_[i].get());
   }
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(served[i]), limit_,
-                                                per_ip_limit_, drain_observer));
+    auto worker = Worker::create(i, options_, std::move(served[i]), limit_, per_ip_limit_,
+                                 drain_observer, error);
+    if (worker == nullptr) {
+      workers_.clear();  // none has a thread yet
+      return false;
+    }
+    workers_.push_back(std::move(worker));
   }
   for (auto& worker : workers_) {
-    worker->start();
+    if (!worker->start(error)) {
+      stop();  // the ones already running leave their loops; the rest never ran
+      join();
+      return false;
+    }
   }
+  return true;
 }
 
 void WorkerGroup::beginDrain() {

@@ -42,8 +42,9 @@ class WorkerGroup final : public TakeoverHost {
   const common::SocketAddress& address() const { return address_; }
   // Creates the workers on the listeners (listener i goes to worker i % workers, so a worker may
   // serve several) and starts their threads; they report the drain's progress to
-  // `drain_observer`, which must outlive them.
-  void start(DrainObserver& drain_observer);
+  // `drain_observer`, which must outlive them. When one cannot be made or started, stops and
+  // joins those that were and returns false with `error` naming the worker and what to change.
+  bool start(DrainObserver& drain_observer, std::string* error);
   int workerCount() const { return static_cast<int>(workers_.size()); }
 
   // Thread-safe. beginDrain() and stop() end readiness: draining() is true from their first

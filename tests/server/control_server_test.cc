@@ -49,7 +49,7 @@ class ControlServerTest : public ::testing::Test {
     server_ = std::make_unique<ControlServer>(
         socket_->fd(), host_, [this](const TakeoverOutcome& outcome) { handovers_.fetch_add(1); },
         kTimeouts);
-    server_->start();
+    ASSERT_TRUE(server_->start(&error)) << error;
   }
   void TearDown() override {
     server_.reset();

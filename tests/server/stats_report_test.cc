@@ -34,6 +34,11 @@ StatsReport twoWorkers() {
   w1.closed = 5;
   w1.accept_errors = 4;
   w1.bytes_out = 99;
+  report.admin.accepted = 9;
+  report.admin.closed = 7;
+  report.admin.rejected = 3;
+  report.admin.timed_out = 1;
+  report.admin.accept_errors = 6;
   report.workers_source = "cgroup v2 cpu.max \"150000 100000\"";
   report.version = "1.2.3";
   report.draining = true;
@@ -75,6 +80,10 @@ TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
   }
   ASSERT_TRUE(problems.empty()) << text;
   EXPECT_EQ(checker.value("reactord_connections_accepted_total"), 35.0);
+  EXPECT_EQ(checker.value("reactord_admin_active_connections"), 2.0);
+  EXPECT_EQ(checker.value("reactord_admin_connections_rejected_total"), 3.0);
+  EXPECT_EQ(checker.value("reactord_admin_connections_timed_out_total"), 1.0);
+  EXPECT_EQ(checker.value("reactord_admin_accept_errors_total"), 6.0);
   EXPECT_EQ(checker.value("reactord_worker_connections_accepted_total", {{"worker", "1"}}), 5.0);
   EXPECT_EQ(checker.value("reactord_active_connections"), 20.0);
   EXPECT_EQ(checker.value("reactord_worker_active_connections", {{"worker", "0"}}), 20.0);
@@ -127,6 +136,12 @@ TEST(StatsReportTest, JsonHasTheSameNumbers) {
   EXPECT_NE(json.find("\"per_worker\":[{\"worker\":0,\"active\":20,\"accepted\":30,"),
             std::string::npos);
   EXPECT_NE(json.find("{\"worker\":1,\"active\":0,\"accepted\":5,"), std::string::npos);
+  EXPECT_NE(
+      json.find(
+          "\"admin\":{\"active\":2,\"accepted\":9,\"closed\":7,\"rejected\":3,\"timed_out\":1,"
+          "\"accept_errors\":6},\"per_worker\":["),
+      std::string::npos)
+      << json;
   EXPECT_NE(json.find("\"read_sizes\":{\"1\":1,\"2\":0,\"4\":0,"), std::string::npos);
   for (const CounterInfo& row : workerCounters()) {
     EXPECT_NE(json.find(std::string("\"") + row.key + "\":"), std::string::npos) << row.key;

@@ -62,7 +62,7 @@ TEST(WorkerGroupTest, DrainReportsListenersClosedThenEveryConnectionGone) {
   const uint16_t port = workers.address().port();
   ASSERT_NE(port, 0);
   CountingObserver observer;
-  workers.start(observer);
+  ASSERT_TRUE(workers.start(observer, &error)) << error;
 
   common::UniqueFd client = connectTo(port);
   ASSERT_TRUE(client.valid());

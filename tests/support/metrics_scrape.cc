@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -21,17 +22,6 @@ std::string problemsOf(const std::vector<std::string>& problems) {
 
 }  // namespace
 
-uint16_t adminPort(const ServerProcess& server) {
-  const std::string needle = "admin listening on ";
-  if (!server.waitForLog(needle, milliseconds(10000))) {
-    return 0;
-  }
-  const std::string log = server.log();
-  const size_t line_end = log.find('\n', log.find(needle));
-  const size_t colon = log.rfind(':', line_end);
-  return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, line_end - colon - 1)));
-}
-
 PrometheusChecker scrapeUntil(uint16_t port,
                               const std::function<bool(const PrometheusChecker&)>& done,
                               std::string* last_text) {
@@ -48,7 +38,7 @@ PrometheusChecker scrapeUntil(uint16_t port,
     if ((problems.empty() && done(checker)) || std::chrono::steady_clock::now() >= deadline) {
       return checker;
     }
-    std::this_thread::sleep_for(milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
