@@ -183,6 +183,15 @@ void writeProcess(PrometheusWriter& out, const common::ProcessStats& process) {
   out.sample("process_start_time_seconds", {}, process.start_time_s);
 }
 
+// How the worker count was chosen, as a label: one of a few words, never the free text of the
+// log line (a cgroup's path differs per pod, and a label must not).
+std::string_view workersSourceKind(std::string_view source) {
+  if (source.starts_with("--workers")) {
+    return "--workers";
+  }
+  return source.find("cgroup") != std::string_view::npos ? "cgroup" : "affinity";
+}
+
 // The configured limits, each a gauge named after its flag, in base units.
 void writeLimits(PrometheusWriter& out, const ServerOptions& options) {
   const struct {
@@ -247,8 +256,9 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerC
              "listeners (0 or 1).");
   out.sample("reactord_takeovers_received_total", {}, report.takeovers_received);
   out.family("reactord_workers", Type::kGauge,
-             "Worker threads; source tells how the count was chosen.");
-  out.sample("reactord_workers", {{"source", report.workers_source}},
+             "Worker threads; source tells how the count was chosen: --workers, affinity or "
+             "cgroup (the details, such as the cgroup's path and quota, are in the start-up log).");
+  out.sample("reactord_workers", {{"source", workersSourceKind(report.workers_source)}},
              static_cast<uint64_t>(report.workers.size()));
   out.family("reactord_start_time_seconds", Type::kGauge,
              "Start of the process, seconds since the Unix epoch.");
