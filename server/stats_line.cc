@@ -67,6 +67,7 @@ void addGauges(StatsLine& line, const std::vector<WorkerGauges>& gauges) {
   const WorkerGauges merged = mergeGauges(gauges);
   for (const GaugeInfo& row : workerGauges()) {
     std::vector<uint64_t> per_worker;
+    per_worker.reserve(gauges.size());
     for (const WorkerGauges& worker : gauges) {
       per_worker.push_back(worker.*row.member);
     }

@@ -176,7 +176,7 @@ std::vector<WorkerGauges> Watchdog::takeIntervalGauges(Clock::time_point now,
 }
 
 std::string Watchdog::describe(const Event& event, const ServerOptions& options) {
-  const std::string worker = "watchdog: worker " + std::to_string(event.worker);
+  std::string worker = "watchdog: worker " + std::to_string(event.worker);
   const std::string queue =
       std::to_string(event.queue) + " connections waiting in its accept queue";
   switch (event.kind) {

@@ -25,10 +25,10 @@ struct WatchedWorker {
 // publishes, and TCP_INFO on its listeners through Listener::acceptQueue(), which never waits.
 // Thread-safe.
 struct WorkerSample {
-  bool started = false;                   // its loop ran its first probe (or is about to)
-  LoopLagProbe::Clock::duration not_run;  // since the loop last ran its probe
-  uint64_t queue = 0;                     // connections waiting in its accept queues
-  uint64_t limit = 0;                     // what those queues hold at most
+  bool started = false;                     // its loop ran its first probe (or is about to)
+  LoopLagProbe::Clock::duration not_run{};  // since the loop last ran its probe
+  uint64_t queue = 0;                       // connections waiting in its accept queues
+  uint64_t limit = 0;                       // what those queues hold at most
 };
 WorkerSample sampleWorker(const WatchedWorker& worker, LoopLagProbe::Clock::time_point now);
 
