@@ -31,6 +31,21 @@ std::optional<SocketAddress> SocketAddress::localOf(int fd) {
   return address;
 }
 
+std::optional<SocketAddress> SocketAddress::peerOf(int fd) {
+  SocketAddress address;
+  socklen_t length = sizeof address.storage_;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address.storage_), &length) != 0) {
+    return std::nullopt;
+  }
+  return address;
+}
+
+SocketAddress SocketAddress::fromStorage(const sockaddr_storage& storage) {
+  SocketAddress address;
+  address.storage_ = storage;
+  return address;
+}
+
 uint16_t SocketAddress::port() const {
   if (family() == AF_INET6) {
     return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);

@@ -18,6 +18,10 @@ class SocketAddress {
   static std::optional<SocketAddress> parse(std::string_view ip, uint16_t port);
   // The address a socket is bound to (getsockname), or nullopt when the call fails.
   static std::optional<SocketAddress> localOf(int fd);
+  // The address a socket is connected to (getpeername), or nullopt when the call fails.
+  static std::optional<SocketAddress> peerOf(int fd);
+  // An AF_INET or AF_INET6 address from accept() or a PROXY protocol header.
+  static SocketAddress fromStorage(const sockaddr_storage& storage);
 
   int family() const { return storage_.ss_family; }
   uint16_t port() const;
