@@ -14,7 +14,7 @@ namespace reactord::common {
 // Loopback and the private ranges: the sources a PROXY protocol header is accepted from unless
 // told otherwise. None of them is reachable from the internet without a NAT in between, so a port
 // exposed by mistake refuses outside clients instead of believing the addresses they claim.
-inline constexpr std::string_view kPrivateAndLoopbackCidrs =
+inline constexpr char kPrivateAndLoopbackCidrs[] =
     "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
 
 // A set of IPv4 and IPv6 networks ("10.0.0.0/8,fc00::/7,192.0.2.1"), and whether an address is in
@@ -24,6 +24,8 @@ inline constexpr std::string_view kPrivateAndLoopbackCidrs =
 // thread may call contains().
 class CidrList {
  public:
+  // Empty: contains nothing.
+  CidrList() = default;
   // Comma-separated entries ADDRESS or ADDRESS/PREFIX (spaces around entries are ignored). An
   // address without a prefix is one host. Refused, with the reason in `error`: an empty list or
   // entry, a host name, a prefix out of range or with a leading zero, and an address with bits set

@@ -14,6 +14,12 @@ inline constexpr const char* kRejectedHelp =
     "Connections closed at once, without being served, by the limit named in reason.";
 inline constexpr const char* kClosedByHelp =
     "Connections the server closed for the reason given (a subset of connections_closed).";
+inline constexpr const char* kProxyRejectedHelp =
+    "Connections closed without a reply before a PROXY protocol header was accepted "
+    "(--proxy_protocol), by reason: untrusted = from outside --proxy_protocol_from; no_header = "
+    "the first bytes were not a header; too_long = past 107 bytes (v1) or a length field past "
+    "2048 (v2); malformed = any other error; timeout = not complete within "
+    "--proxy_header_timeout_s; incomplete = the client closed or reset first.";
 inline constexpr const char* kErrorsHelp =
     "Errors by kind: connection = a read or write error ended a connection (resets and the like); "
     "accept = a failed accept() call.";
@@ -39,6 +45,14 @@ inline constexpr const char* kErrorsHelp =
   X(message_timeout_closed, "connections_closed_by_server", "reason", "message_timeout",        \
     kClosedByHelp)                                                                              \
   X(too_long, "connections_closed_by_server", "reason", "message_too_long", kClosedByHelp)      \
+  X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
+    "PROXY protocol headers accepted: the connection was then served (--proxy_protocol).")      \
+  X(proxy_untrusted, "proxy_rejected", "reason", "untrusted", kProxyRejectedHelp)               \
+  X(proxy_no_header, "proxy_rejected", "reason", "no_header", kProxyRejectedHelp)               \
+  X(proxy_too_long, "proxy_rejected", "reason", "too_long", kProxyRejectedHelp)                 \
+  X(proxy_malformed, "proxy_rejected", "reason", "malformed", kProxyRejectedHelp)               \
+  X(proxy_timeout, "proxy_rejected", "reason", "timeout", kProxyRejectedHelp)                   \
+  X(proxy_incomplete, "proxy_rejected", "reason", "incomplete", kProxyRejectedHelp)             \
   X(conn_errors, "errors", "kind", "connection", kErrorsHelp)                                   \
   X(accept_errors, "errors", "kind", "accept", kErrorsHelp)                                     \
   /* reads: the read-size histogram counts them; its live counter stays 0 */                    \
