@@ -63,6 +63,13 @@ void BenchConnection::start(int64_t now) {
 }
 
 void BenchConnection::onConnected(int64_t now) {
+  const std::optional<std::string> header = context_.options->proxy.headerFor(fd_.get());
+  if (!header) {
+    fail(Failure::kConnect, now, errno);
+    return;
+  }
+  proxy_header_ = *header;
+  proxy_header_sent_ = 0;
   state_ = State::kOpen;
   state_since_ = now;
   context_.counters->connects.add();
@@ -102,7 +109,31 @@ void BenchConnection::queue(int64_t start_ns) {
   tx_target_ += context_.request_bytes;
 }
 
+bool BenchConnection::flushProxyHeader(int64_t now, bool* failed) {
+  while (proxy_header_sent_ < proxy_header_.size()) {
+    const ssize_t n = send(fd_.get(), proxy_header_.data() + proxy_header_sent_,
+                           proxy_header_.size() - proxy_header_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      proxy_header_sent_ += static_cast<size_t>(n);
+    } else if (errno == EAGAIN) {
+      armWrite(true);
+      return false;
+    } else if (errno != EINTR) {
+      fail(Failure::kReset, now, errno);
+      *failed = true;
+      return false;
+    }
+  }
+  return true;
+}
+
 bool BenchConnection::flush(int64_t now) {
+  if (proxy_header_sent_ < proxy_header_.size()) {
+    bool failed = false;
+    if (!flushProxyHeader(now, &failed)) {
+      return !failed;
+    }
+  }
   while (tx_offset_ < tx_target_) {
     const size_t length = std::min<uint64_t>(tx_target_ - tx_offset_, context_.requests->period());
     const ssize_t n = send(fd_.get(), context_.requests->at(tx_start_ + tx_offset_), length,
