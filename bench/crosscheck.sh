@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Is reactor-bench the bottleneck? The same 64 B ping-pong on 50 connections, driven by
 # reactor-bench and by two independent clients: bench/crosscheck/main.go (a goroutine per
-# connection, Go's standard library only) and client/crosscheck_client.py (Python asyncio streams
-# on uvloop), each pinned to CPU 1 against a server pinned to CPU 0.
-# Runs alternate; prints per run msgs/s and the CPU share of server and client over the measured
-# window (utime + stime from /proc/PID/stat), then medians. When the server is near 100% of its CPU
-# and reactor-bench gets at least as many msgs/s as the other client, the server is the limit.
+# connection, Go's standard library only) and bench/crosscheck/pingpong_client.py (Python asyncio
+# streams, on uvloop when it is installed), each pinned to CPU 1 against a server pinned to CPU 0.
+# Runs alternate; prints per run msgs/s, the CPU share of server and client over the measured
+# window (utime + stime from /proc/PID/stat), and the CPU seconds each side spent per million
+# messages; then medians. When the server is near 100% of its CPU and reactor-bench gets at least
+# as many msgs/s as the other clients, the server is the limit.
 #
 # usage: bench/crosscheck.sh [--servers=epoll,reactord1] [--repeat=3] [--duration_s=5]
 set -euo pipefail
@@ -52,15 +53,22 @@ window() {
   SERVER_PCT=$(((s1 - s0) * 100 / CLK_TCK / duration))
   CLIENT_PCT=$(jq --argjson d "$duration" --argjson w "$warmup" \
     '.client_cpu_s / ($d + $w) * 100 | floor' "$out")
+  # CPU seconds per million messages: the server's over the window, the client's over its run.
+  SERVER_S_PER_M=$(awk -v t=$((s1 - s0)) -v hz="$CLK_TCK" -v r="$RATE" -v d="$duration" \
+    'BEGIN {printf "%.2f", (r > 0 ? t / hz / (r * d) * 1e6 : 0)}')
+  CLIENT_S_PER_M=$(jq --argjson d "$duration" --argjson w "$warmup" \
+    'if .msgs_per_s > 0 then .client_cpu_s / (.msgs_per_s * ($d + $w)) * 1e6 * 100 | round / 100
+     else 0 end' "$out")
 }
 
 IFS=, read -r -a names <<<"$servers"
 clients=(reactor-bench pingpong_go)
-if [ -f "$ROOT_DIR/client/crosscheck_client.py" ]; then
+if "$PYTHON" -c 'import asyncio' 2>/dev/null; then
   clients+=(python-uvloop)
 fi
 declare -A rates
-printf '%-12s %-14s %10s %8s %8s\n' server client msgs/s server% client%
+printf '%-12s %-14s %10s %8s %8s %14s %14s\n' server client msgs/s server% client% \
+  server_s/Mmsg client_s/Mmsg
 for _ in $(seq 1 "$repeat"); do
   for name in "${names[@]}"; do
     for client in "${clients[@]}"; do
@@ -70,7 +78,7 @@ for _ in $(seq 1 "$repeat"); do
           --mode=pingpong --threads=1 --json --progress=false --warmup_s="$warmup" \
           --duration_s="$duration" "${args[@]}"
       elif [ "$client" = python-uvloop ]; then
-        window "$BENCH_TMP/out" "$PYTHON" "$ROOT_DIR/client/crosscheck_client.py" \
+        window "$BENCH_TMP/out" "$PYTHON" "$BENCH_DIR/crosscheck/pingpong_client.py" \
           --host=127.0.0.1 --port="$SERVER_PORT" --warmup_s="$warmup" --duration_s="$duration" \
           "${args[@]}"
       else
@@ -79,7 +87,8 @@ for _ in $(seq 1 "$repeat"); do
           -message_bytes=64
       fi
       bench_stop
-      printf '%-12s %-14s %10s %8s %8s\n' "$name" "$client" "$RATE" "$SERVER_PCT" "$CLIENT_PCT"
+      printf '%-12s %-14s %10s %8s %8s %14s %14s\n' "$name" "$client" "$RATE" "$SERVER_PCT" \
+        "$CLIENT_PCT" "$SERVER_S_PER_M" "$CLIENT_S_PER_M"
       rates[$name.$client]+="$RATE "
     done
   done

@@ -47,11 +47,11 @@ std::string_view pathOf(evhttp_request* request) {
 
 }  // namespace
 
-AdminServer::AdminServer(const ServerOptions& options, const Server& server,
+AdminServer::AdminServer(const ServerOptions& options, const WorkerGroup& workers,
                          std::chrono::system_clock::time_point started_wall,
                          std::chrono::steady_clock::time_point started)
     : options_(options),
-      server_(server),
+      workers_(workers),
       started_wall_(started_wall),
       started_(started),
       base_(event_base_new()),
@@ -129,7 +129,7 @@ void AdminServer::handleRequest(evhttp_request* request) {
   } else if (path == "/healthz") {
     reply(request, 200, "OK", kText, "ok\n");
   } else if (path == "/readyz") {
-    if (server_.draining()) {
+    if (workers_.draining()) {
       reply(request, 503, "Service Unavailable", kText, "draining\n");
     } else {
       reply(request, 200, "OK", kText, "ready\n");
@@ -142,10 +142,10 @@ void AdminServer::handleRequest(evhttp_request* request) {
 
 StatsReport AdminServer::report() const {
   StatsReport report;
-  report.workers = server_.snapshots();
+  report.workers = workers_.snapshots();
   report.workers_source = options_.workers_source;
   report.version = REACTORD_VERSION;
-  report.draining = server_.draining();
+  report.draining = workers_.draining();
   report.start_time_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
   report.uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();

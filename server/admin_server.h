@@ -8,9 +8,9 @@
 #include "common/event_base_ptr.h"
 #include "common/evhttp_ptr.h"
 #include "common/socket_address.h"
-#include "server/server.h"
 #include "server/server_options.h"
 #include "server/stats_report.h"
+#include "server/worker_group.h"
 
 struct evhttp_request;
 
@@ -23,12 +23,12 @@ namespace reactord::server {
 //
 // Owns its own event_base (never a worker's), an evhttp on it with the listening socket, and the
 // thread that runs them; every evhttp call happens on that thread, or on the main thread before it
-// starts and after it was joined. Reads the Server's counters and drain flag (thread-safe calls).
-// Constructed and destroyed on the main thread; the Server outlives it. Scrapes cost the workers
-// nothing: counters are read with relaxed loads, no message is posted to a worker.
+// starts and after it was joined. Reads the WorkerGroup's counters and drain flag (thread-safe
+// calls). Constructed and destroyed on the main thread; the WorkerGroup outlives it. Scrapes cost
+// the workers nothing: counters are read with relaxed loads, no message is posted to a worker.
 class AdminServer {
  public:
-  AdminServer(const ServerOptions& options, const Server& server,
+  AdminServer(const ServerOptions& options, const WorkerGroup& workers,
               std::chrono::system_clock::time_point started_wall,
               std::chrono::steady_clock::time_point started);
   ~AdminServer();
@@ -52,7 +52,7 @@ class AdminServer {
   StatsReport report() const;
 
   const ServerOptions options_;
-  const Server& server_;
+  const WorkerGroup& workers_;
   const std::chrono::system_clock::time_point started_wall_;
   const std::chrono::steady_clock::time_point started_;
   common::SocketAddress address_;

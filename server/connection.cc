@@ -4,38 +4,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <string>
-#include <string_view>
 
 #include "common/raw_io.h"
-#include "common/wire_protocol.h"
-#include "server/worker.h"
 
 namespace reactord::server {
 namespace {
 
-using common::kAckReply;
-// Reads per readiness event before yielding to the other connections of the worker.
-constexpr int kReadsPerEvent = 4;
 // How long a connection we have finished with may wait for its peer's EOF (lingering close, so
-// that our last reply is not destroyed by a reset), in worker ticks.
-constexpr uint32_t kLingerTicks = 2 * Worker::kTicksPerSecond;
-
-// kAckReply repeated Worker::kAckReadBytes times: a read's acknowledgements are one write.
-const char* ackBatch() {
-  static const std::string batch = [] {
-    std::string text;
-    text.reserve(kAckReply.size() * Worker::kAckReadBytes);
-    for (size_t i = 0; i < Worker::kAckReadBytes; ++i) {
-      text += kAckReply;
-    }
-    return text;
-  }();
-  return batch.data();
-}
+// that our last reply is not destroyed by a reset), in ticks.
+constexpr uint32_t kLingerTicks = 2 * kTicksPerSecond;
 
 ssize_t sendSome(int fd, const char* data, size_t size) {
   ssize_t n;
@@ -47,124 +26,33 @@ ssize_t sendSome(int fd, const char* data, size_t size) {
 
 }  // namespace
 
-Connection::Connection(Worker& worker, common::UniqueFd fd)
-    : worker_(worker), fd_(std::move(fd)), last_active_tick_(worker.tick()) {
-  ackBatch();  // built once, on first use, off the per-message path
-  event_.assign(worker.base(), fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
-                &Connection::onEvent, this);
+Connection::Connection(const ConnectionContext& context, common::UniqueFd fd, const IpKey& peer,
+                       event_callback_fn callback)
+    : context_(context), fd_(std::move(fd)), peer_(peer), last_active_tick_(context.now()) {
+  event_.assign(context_.base, fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
+                callback, this);
   event_.add();
 }
 
-void Connection::onEvent(int /*fd*/, short what, void* self) {
-  auto* connection = static_cast<Connection*>(self);
-  connection->handleEvent(what);
-  if (connection->finished_) {
-    connection->worker_.removeConnection(connection->fd());  // destroys it
-  }
-}
-
-void Connection::handleEvent(short what) {
+bool Connection::prepareRead(short what) {
   if ((what & EV_WRITE) && pending_) {
     flushPending();
     if (finished_) {
-      return;
+      return false;
     }
   }
   if (what & EV_CLOSED) {
     peer_shut_write_ = true;
   }
-  if (what & (EV_READ | EV_CLOSED)) {
-    handleReadable();
+  if (!(what & (EV_READ | EV_CLOSED))) {
+    return false;
   }
-}
-
-void Connection::handleReadable() {
   if (lingering_) {
     discardInput();
-    return;
+    return false;
   }
-  if (paused_ || closing_) {
-    return;  // the data waits in the kernel; TCP flow control pushes back on the client
-  }
-  char* const buffer = worker_.scratch();
-  const size_t capacity = worker_.readSize();
-  for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = common::rawRead(fd(), buffer, capacity);
-    if (n > 0) {
-      worker_.stats().countRead(n);
-      last_active_tick_ = worker_.tick();
-      handleInput(buffer, n);
-      if (paused_ || closing_ || finished_) {
-        return;
-      }
-      // Edge-triggered: a short read emptied the socket, and new data brings a new edge. After
-      // the peer shut its side, read on to see the EOF, which brings no edge of its own.
-      if (static_cast<size_t>(n) < capacity && !peer_shut_write_) {
-        return;
-      }
-    } else if (n == 0) {
-      handleEof();
-      return;
-    } else if (errno != EINTR) {
-      if (errno != EAGAIN) {
-        fail(errno);
-      }
-      return;
-    }
-  }
-  event_.activate(EV_READ);  // more may be waiting: come back after the other connections
-}
-
-void Connection::handleInput(const char* data, size_t size) {
-  const ServerOptions& options = worker_.options();
-  if (options.protocol == Protocol::kEcho) {
-    send(data, size);
-  } else {
-    const size_t partial_before = framer_.partialBytes();
-    const common::LineFramer::Scan scan = framer_.feed(data, size, options.max_message_bytes);
-    if (framer_.partialBytes() > 0 && (scan.complete > 0 || partial_before == 0)) {
-      message_tick_ = worker_.tick();  // a new message began in this chunk
-    }
-    sendAcks(scan.complete);
-    if (scan.too_long) {
-      worker_.stats().too_long.add();
-      VLOG(1) << "fd " << fd() << ": message over " << options.max_message_bytes << " bytes";
-      send(common::kTooLongReply.data(), common::kTooLongReply.size());
-      closeAfterFlush();
-      return;
-    }
-  }
-  if (options.oneshot) {
-    finishInput();  // the tutorial server: one read, answered as if the client had half-closed
-    return;
-  }
-  if (pending_ && pending_->size() > options.max_pending_bytes) {
-    paused_ = true;
-  }
-}
-
-void Connection::handleEof() {
-  peer_closed_ = true;
-  finishInput();
-}
-
-void Connection::finishInput() {
-  if (worker_.options().protocol == Protocol::kAck && framer_.partialBytes() > 0) {
-    sendAcks(1);  // a last message without its '\n'
-  }
-  closeAfterFlush();
-}
-
-void Connection::sendAcks(size_t count) {
-  if (count == 0) {
-    return;
-  }
-  worker_.stats().messages.add(count);
-  while (count > 0 && !finished_) {
-    const size_t batch = std::min(count, Worker::kAckReadBytes);
-    send(ackBatch(), batch * kAckReply.size());
-    count -= batch;
-  }
+  // Paused or closing: the data waits in the kernel; TCP flow control pushes back on the client.
+  return !paused_ && !closing_;
 }
 
 void Connection::send(const char* data, size_t size) {
@@ -183,9 +71,9 @@ void Connection::send(const char* data, size_t size) {
     }
     n = 0;
   }
-  worker_.stats().bytes_out.add(n);
+  context_.stats->bytes_out.add(n);
   if (static_cast<size_t>(n) < size) {
-    write_tick_ = worker_.tick();
+    write_tick_ = context_.now();
     pending_ = std::make_unique<common::OutputBuffer>();
     pending_->append(data + n, size - n);
   }
@@ -199,15 +87,15 @@ void Connection::flushPending() {
     }
     return;
   }
-  worker_.stats().bytes_out.add(n);
+  context_.stats->bytes_out.add(n);
   if (n > 0) {
-    last_active_tick_ = write_tick_ = worker_.tick();
+    last_active_tick_ = write_tick_ = context_.now();
   }
   pending_->consume(n);  // a short write means the socket is full again: wait for the next edge
   if (pending_->empty()) {
     pending_.reset();
   }
-  if (paused_ && (!pending_ || pending_->size() <= worker_.options().max_pending_bytes / 2)) {
+  if (paused_ && (!pending_ || pending_->size() <= context_.max_pending_bytes / 2)) {
     paused_ = false;
     event_.activate(EV_READ);  // the edge for the waiting data has passed: read now
   }
@@ -235,17 +123,17 @@ void Connection::finishOutput() {
   // destroy our last reply before it reads it. Shut our side and discard until its EOF.
   ::shutdown(fd(), SHUT_WR);
   lingering_ = true;
-  last_active_tick_ = worker_.tick();
+  last_active_tick_ = context_.now();
   discardInput();
 }
 
 void Connection::discardInput() {
-  char* const buffer = worker_.scratch();
+  char* const buffer = context_.scratch;
   for (int i = 0; i < kReadsPerEvent; ++i) {
-    const ssize_t n = ::read(fd(), buffer, Worker::kScratchBytes);
+    const ssize_t n = ::read(fd(), buffer, kScratchBytes);
     if (n > 0) {
-      worker_.stats().bytes_in.add(n);
-      worker_.stats().bytes_discarded.add(n);
+      context_.stats->bytes_in.add(n);
+      context_.stats->bytes_discarded.add(n);
     } else if (n == 0) {
       finished_ = true;  // the peer's EOF: now the close is clean
       return;
@@ -258,7 +146,7 @@ void Connection::discardInput() {
 }
 
 void Connection::fail(int error) {
-  worker_.stats().conn_errors.add();
+  context_.stats->conn_errors.add();
   if (error == ECONNRESET || error == EPIPE || error == ETIMEDOUT) {
     VLOG(1) << "fd " << fd() << ": " << std::strerror(error);
   } else {
@@ -267,27 +155,22 @@ void Connection::fail(int error) {
   finished_ = true;
 }
 
-void Connection::onTick(uint32_t now_tick) {
+bool Connection::transportTimeouts(uint32_t now_tick) {
   const uint32_t quiet_ticks = now_tick - last_active_tick_;
   if (lingering_) {
     finished_ = quiet_ticks >= kLingerTicks;
-    return;
+    return true;
   }
-  const uint32_t idle_ticks = worker_.idleTimeoutTicks();
-  const uint32_t write_ticks = worker_.writeTimeoutTicks();
-  const uint32_t message_ticks = worker_.messageTimeoutTicks();
-  if (idle_ticks != 0 && quiet_ticks >= idle_ticks) {
-    worker_.stats().idle_closed.add();
+  const ConnectionTimeouts& timeouts = context_.timeouts;
+  if (timeouts.idle_ticks != 0 && quiet_ticks >= timeouts.idle_ticks) {
+    context_.stats->idle_closed.add();
     finished_ = true;
-  } else if (write_ticks != 0 && pending_ && now_tick - write_tick_ >= write_ticks) {
-    worker_.stats().write_timeout_closed.add();
+  } else if (timeouts.write_ticks != 0 && pending_ &&
+             now_tick - write_tick_ >= timeouts.write_ticks) {
+    context_.stats->write_timeout_closed.add();
     finished_ = true;  // the peer stopped reading: nothing more can be sent
-  } else if (message_ticks != 0 && !closing_ && framer_.partialBytes() > 0 &&
-             now_tick - message_tick_ >= message_ticks) {
-    worker_.stats().message_timeout_closed.add();
-    send(common::kMessageTimeoutReply.data(), common::kMessageTimeoutReply.size());
-    closeAfterFlush();
   }
+  return finished_;
 }
 
 void Connection::closeForShutdown() {

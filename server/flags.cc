@@ -74,7 +74,7 @@ DEFINE_int32(proxy_header_timeout_s, 3,
              "With --proxy_protocol: close a connection whose header is not complete this many "
              "seconds after it was accepted.");
 
-// The admin endpoint (issue 6).
+// The admin endpoint.
 DEFINE_int32(admin_port, 0,
              "HTTP admin endpoint port (/metrics, /healthz, /readyz, /stats). 0 = off; -1 = any "
              "free port (the log line 'admin listening on ADDR:PORT' says which).");

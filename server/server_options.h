@@ -41,7 +41,7 @@ struct ServerOptions {
   bool proxy_protocol = false;
   common::CidrList proxy_protocol_from;  // the balancers; empty trusts no one
   int proxy_header_timeout_s = 3;
-  // The admin endpoint and the stats line's format (issue 6).
+  // The admin endpoint and the stats line's format.
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
   StatsFormat stats_format = StatsFormat::kText;

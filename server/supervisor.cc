@@ -1,7 +1,12 @@
 #include "server/supervisor.h"
 
 #include <glog/logging.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -11,8 +16,6 @@
 namespace reactord::server {
 namespace {
 
-// How often a drain checks whether the last connection has gone.
-constexpr std::chrono::milliseconds kDrainPoll{20};
 constexpr std::chrono::hours kNoStats{24};
 
 double secondsBetween(std::chrono::steady_clock::time_point from,
@@ -22,8 +25,12 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
 
 }  // namespace
 
-Supervisor::Supervisor(Server& server, const ServerOptions& options, AdminServer* admin)
-    : server_(server), admin_(admin), options_(options), started_(Clock::now()) {
+Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, AdminServer* admin)
+    : workers_(workers), admin_(admin), options_(options), started_(Clock::now()) {
+  const sigset_t signals = handledSignals();
+  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  PCHECK(signal_fd_.valid()) << "signalfd for the supervisor";
+  PCHECK(tasks_.valid()) << "eventfd for the supervisor";
   last_stats_time_ = started_;
   next_stats_ = started_ + (options_.stats_interval_s > 0
                                 ? std::chrono::duration_cast<Clock::duration>(
@@ -31,11 +38,7 @@ Supervisor::Supervisor(Server& server, const ServerOptions& options, AdminServer
                                 : std::chrono::duration_cast<Clock::duration>(kNoStats));
 }
 
-Supervisor::~Supervisor() {
-  if (thread_.joinable()) {
-    thread_.join();
-  }
-}
+Supervisor::~Supervisor() { join(); }
 
 sigset_t Supervisor::handledSignals() {
   sigset_t set;
@@ -50,30 +53,34 @@ void Supervisor::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-int Supervisor::join() {
-  thread_.join();
-  return exit_code_;
+void Supervisor::join() {
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
-std::chrono::nanoseconds Supervisor::waitBudget() const {
-  if (draining_) {
-    return kDrainPoll;
-  }
-  return std::max(std::chrono::nanoseconds(0), next_stats_ - Clock::now());
+void Supervisor::listenersClosed(int /*worker*/) {
+  tasks_.post([this] {
+    ++listeners_closed_;
+    checkDrain();
+  });
+}
+
+void Supervisor::connectionsGone(int /*worker*/) {
+  tasks_.post([this] {
+    ++workers_drained_;
+    checkDrain();
+  });
+}
+
+Supervisor::Clock::time_point Supervisor::nextDeadline() const {
+  return draining_ ? std::min(next_stats_, drain_deadline_) : next_stats_;
 }
 
 void Supervisor::run() {
-  const sigset_t signals = handledSignals();
+  pthread_setname_np(pthread_self(), "reactord-sup");
   while (!stopping_) {
-    const auto budget = waitBudget();
-    timespec timeout{static_cast<time_t>(budget.count() / 1000000000),
-                     static_cast<long>(budget.count() % 1000000000)};
-    const int signal = sigtimedwait(&signals, nullptr, &timeout);
-    if (signal > 0) {
-      onSignal(signal);
-    } else if (errno != EAGAIN && errno != EINTR) {
-      PLOG(FATAL) << "sigtimedwait";
-    }
+    waitAndHandle(nextDeadline());
     if (!stopping_ && Clock::now() >= next_stats_) {
       logStats("stats");
     }
@@ -82,13 +89,32 @@ void Supervisor::run() {
     }
   }
   LOG(INFO) << "shutdown: waiting for the workers to leave their loops";
-  server_.join();
+  workers_.join();
   logStats("final");
   if (admin_ != nullptr) {
     LOG(INFO) << "shutdown: stopping the admin endpoint";
     admin_->stop();
   }
-  LOG(INFO) << "shutdown: done, exit " << exit_code_;
+  LOG(INFO) << "shutdown: done, exit 0";
+}
+
+void Supervisor::waitAndHandle(Clock::time_point deadline) {
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+  pollfd fds[] = {{signal_fd_.get(), POLLIN, 0}, {tasks_.fd(), POLLIN, 0}};
+  const int ready = ::poll(fds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
+  if (ready < 0) {
+    PCHECK(errno == EINTR) << "poll in the supervisor";
+    return;
+  }
+  if (fds[0].revents & POLLIN) {
+    signalfd_siginfo info;
+    while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+      onSignal(static_cast<int>(info.ssi_signo));
+    }
+  }
+  if (fds[1].revents & POLLIN) {
+    tasks_.runAll();
+  }
 }
 
 void Supervisor::onSignal(int signal) {
@@ -116,44 +142,46 @@ void Supervisor::onSignal(int signal) {
 }
 
 void Supervisor::beginDrain() {
+  if (stopping_) {
+    return;
+  }
   draining_ = true;
-  drain_deadline_ = Clock::now() + std::chrono::seconds(options_.drain_timeout_s);
+  drain_started_ = Clock::now();
+  drain_deadline_ = drain_started_ + std::chrono::seconds(options_.drain_timeout_s);
   LOG(INFO) << "draining: closing listeners after accepting what is queued, serving "
-            << server_.activeConnections() << " open connections for up to "
+            << workers_.activeConnections() << " open connections for up to "
             << options_.drain_timeout_s << "s";
-  server_.beginDrain();
+  workers_.beginDrain();
 }
 
 void Supervisor::checkDrain() {
-  if (!server_.listenersClosed()) {
-    return;  // queued connections are still being taken in
+  if (!draining_ || stopping_) {
+    return;
   }
-  const uint64_t active = server_.activeConnections();
-  if (active == 0) {
+  const int workers = workers_.workerCount();
+  if (listeners_closed_ == workers && workers_drained_ == workers) {
     LOG(INFO) << "drain: every connection closed by its client after "
-              << secondsBetween(drain_deadline_ - std::chrono::seconds(options_.drain_timeout_s),
-                                Clock::now())
-              << "s; stopping workers";
+              << secondsBetween(drain_started_, Clock::now()) << "s; stopping workers";
   } else if (Clock::now() >= drain_deadline_) {
     LOG(INFO) << "drain: deadline of " << options_.drain_timeout_s << "s reached, closing "
-              << active << " connections (flushing what is pending)";
+              << workers_.activeConnections() << " connections (flushing what is pending)";
   } else {
     return;
   }
   stopping_ = true;
-  server_.stop();
+  workers_.stop();
 }
 
 void Supervisor::stopNow(const char* why) {
-  LOG(INFO) << "immediate stop (" << why << "): closing " << server_.activeConnections()
+  LOG(INFO) << "immediate stop (" << why << "): closing " << workers_.activeConnections()
             << " connections";
   stopping_ = true;
-  server_.stop();
+  workers_.stop();
 }
 
 void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
-  std::vector<WorkerCounts> snapshots = server_.snapshots();
+  std::vector<WorkerCounts> snapshots = workers_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
   const StatsLine line =
       makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,

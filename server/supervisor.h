@@ -6,58 +6,75 @@
 #include <thread>
 #include <vector>
 
+#include "common/task_queue.h"
+#include "common/unique_fd.h"
 #include "server/admin_server.h"
-#include "server/server.h"
 #include "server/server_options.h"
+#include "server/worker.h"
+#include "server/worker_group.h"
+#include "server/worker_stats.h"
 
 namespace reactord::server {
 
-// The supervisor thread: waits for signals (sigtimedwait; every thread has them blocked), logs a
-// stats line every --stats_interval_s, and runs shutdown in a fixed, logged order:
+// The supervisor thread: waits for signals (a signalfd; every thread has them blocked), for the
+// workers' drain reports (posted tasks) and for the next stats line, and runs shutdown in a fixed,
+// logged order:
 //   SIGTERM/SIGINT  drain: workers accept what is queued and close their listeners, open
 //                   connections are served until their clients close them or --drain_timeout_s
 //                   passes, then the rest are closed (counted as forced) and the process exits 0.
 //   again, SIGQUIT  immediate stop: close everything now, exit 0.
 //   SIGUSR1         a stats line now.
 //   SIGHUP          logged and ignored (there is no configuration to reload).
-// The admin endpoint, when there is one, is stopped last, after the final stats line, so that
-// /readyz answers 503 for the whole drain.
-// Constructed on the main thread, which then only waits in join(). Holds a reference to the
-// Server and a pointer to the AdminServer (null when --admin_port is off), which outlive it.
-class Supervisor {
+// The drain ends when every worker has reported both "listeners closed" and "no connection left"
+// (DrainObserver), or at the deadline: nothing is polled. The admin endpoint, when there is one, is
+// stopped last, after the final stats line, so that /readyz answers 503 for the whole drain.
+// Constructed on the main thread, which then only waits in join(). Holds references to the
+// WorkerGroup and the AdminServer (null when --admin_port is off), which outlive it. The
+// DrainObserver methods are thread-safe (they post to the supervisor's thread).
+class Supervisor final : public DrainObserver {
  public:
-  Supervisor(Server& server, const ServerOptions& options, AdminServer* admin = nullptr);
+  Supervisor(WorkerGroup& workers, const ServerOptions& options, AdminServer* admin = nullptr);
   ~Supervisor();
 
   // The signals the supervisor takes; main blocks them before any thread starts.
   static sigset_t handledSignals();
 
+  // Main-thread-only: starts the thread (after the workers started).
   void start();
-  // Waits for the end of shutdown; returns the process exit code.
-  int join();
+  // Main-thread-only: waits for the end of shutdown.
+  void join();
+
+  void listenersClosed(int worker) override;
+  void connectionsGone(int worker) override;
 
  private:
   using Clock = std::chrono::steady_clock;
 
   void run();
+  // Waits for a signal, a posted task or `deadline`, and handles what came.
+  void waitAndHandle(Clock::time_point deadline);
   void onSignal(int signal);
   void beginDrain();
   void checkDrain();
   void stopNow(const char* why);
   void logStats(const char* label);
-  std::chrono::nanoseconds waitBudget() const;
+  Clock::time_point nextDeadline() const;
 
-  Server& server_;
+  WorkerGroup& workers_;
   AdminServer* const admin_;
   const ServerOptions options_;
   const Clock::time_point started_;
+  common::UniqueFd signal_fd_;
+  common::TaskQueue tasks_;
   bool draining_ = false;
   bool stopping_ = false;
+  int listeners_closed_ = 0;  // workers that reported it during this drain
+  int workers_drained_ = 0;   // workers that reported no connection left
+  Clock::time_point drain_started_;
   Clock::time_point drain_deadline_;
   Clock::time_point next_stats_;
   Clock::time_point last_stats_time_;
   std::vector<WorkerCounts> last_stats_;
-  int exit_code_ = 0;
   std::thread thread_;
 };
 

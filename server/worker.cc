@@ -4,15 +4,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <string>
 
-#include "server/connection.h"
+#include "server/ack_protocol.h"
+#include "server/echo_protocol.h"
+#include "server/protocol_connection.h"
 
 namespace reactord::server {
 namespace {
@@ -22,34 +22,55 @@ constexpr int kAcceptsPerEvent = 32;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
 constexpr timeval kAcceptRetryDelay = {0, 100000};
-static_assert(common::log2BucketOfPositive(Worker::kScratchBytes) < kReadSizeBuckets,
+static_assert(common::log2BucketOfPositive(kScratchBytes) < kReadSizeBuckets,
               "the read-size histogram must cover the largest read");
-constexpr timeval kTickInterval = {0, 1000 * 1000 / Worker::kTicksPerSecond};
+constexpr timeval kTickInterval = {0, 1000 * 1000 / kTicksPerSecond};
+
+template <typename P>
+std::unique_ptr<Connection> makeConnection(const ConnectionContext& context, common::UniqueFd fd,
+                                           const IpKey& peer) {
+  return std::make_unique<ProtocolConnection<P>>(context, std::move(fd), peer);
+}
+
+uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerSecond; }
 
 }  // namespace
 
-Worker::Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-               ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open)
+Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
+               ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer)
     : index_(index),
       options_(options),
-      read_size_(options.protocol == Protocol::kAck ? kAckReadBytes : kScratchBytes),
-      idle_timeout_ticks_(static_cast<uint32_t>(options.idle_timeout_s) * kTicksPerSecond),
-      write_timeout_ticks_(static_cast<uint32_t>(options.write_timeout_s) * kTicksPerSecond),
-      message_timeout_ticks_(static_cast<uint32_t>(options.message_timeout_s) * kTicksPerSecond),
       limit_(limit),
       per_ip_limit_(per_ip_limit),
-      listeners_open_(listeners_open),
+      drain_observer_(drain_observer),
+      make_connection_(options.protocol == Protocol::kAck ? &makeConnection<AckProtocol>
+                                                          : &makeConnection<EchoProtocol>),
       scratch_(new char[kScratchBytes]),
-      base_(common::makeSingleThreadBase()),
-      listen_fd_(std::move(listen_fd)),
-      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
-  PCHECK(wake_fd_.valid()) << "eventfd for worker " << index_;
-  listen_event_.assign(base(), listen_fd_.get(), EV_READ | EV_PERSIST, &Worker::onAcceptable, this);
-  listen_event_.add();
-  accept_retry_event_.assign(base(), -1, 0, &Worker::onAcceptRetry, this);
-  wake_event_.assign(base(), wake_fd_.get(), EV_READ | EV_PERSIST, &Worker::onWake, this);
+      base_(common::makeSingleThreadBase()) {
+  PCHECK(tasks_.valid()) << "eventfd for worker " << index_;
+  context_.base = base_.get();
+  context_.scratch = scratch_.get();
+  context_.stats = &stats_;
+  context_.tick = &tick_;
+  context_.timeouts = {ticks(options.idle_timeout_s), ticks(options.write_timeout_s),
+                       ticks(options.message_timeout_s)};
+  context_.max_pending_bytes = options.max_pending_bytes;
+  context_.max_message_bytes = options.max_message_bytes;
+  context_.oneshot = options.oneshot;
+  context_.owner = this;
+  for (Listener* listener : listeners) {
+    auto slot = std::make_unique<ListenerSlot>();
+    slot->worker = this;
+    slot->listener = listener;
+    slot->event.assign(base_.get(), listener->fd(), EV_READ | EV_PERSIST, &Worker::onAcceptable,
+                       slot.get());
+    slot->event.add();
+    listeners_.push_back(std::move(slot));
+  }
+  accept_retry_event_.assign(base_.get(), -1, 0, &Worker::onAcceptRetry, this);
+  wake_event_.assign(base_.get(), tasks_.fd(), EV_READ | EV_PERSIST, &Worker::onWake, this);
   wake_event_.add();
-  tick_event_.assign(base(), -1, EV_PERSIST, &Worker::onTick, this);
+  tick_event_.assign(base_.get(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
 }
 
@@ -69,58 +90,30 @@ void Worker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   const std::string name = "reactord-w" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
-  event_base_dispatch(base());
+  event_base_dispatch(base_.get());
   VLOG(1) << "worker " << index_ << " left its loop";
 }
 
 bool Worker::onLoopThread() const { return loop_thread_id_.load() == std::this_thread::get_id(); }
 
-void Worker::post(std::function<void()> task) {
-  bool was_empty;
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    was_empty = tasks_.empty();
-    tasks_.push_back(std::move(task));
-  }
-  if (was_empty) {
-    const uint64_t one = 1;
-    PCHECK(::write(wake_fd_.get(), &one, sizeof one) == sizeof one || errno == EAGAIN)
-        << "waking worker " << index_;
-  }
-}
-
 void Worker::onWake(int /*fd*/, short /*what*/, void* self) {
-  static_cast<Worker*>(self)->runPostedTasks();
+  static_cast<Worker*>(self)->tasks_.runAll();
 }
 
-void Worker::runPostedTasks() {
-  uint64_t count;
-  // Read the wake-up before taking the queue: a post after this read either finds the queue not
-  // yet swapped (and is run below) or empty (and wakes the loop again).
-  (void)::read(wake_fd_.get(), &count, sizeof count);
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    tasks.swap(tasks_);
-  }
-  for (auto& task : tasks) {
-    task();
+void Worker::onAcceptable(int /*fd*/, short /*what*/, void* slot) {
+  auto* listener_slot = static_cast<ListenerSlot*>(slot);
+  listener_slot->worker->acceptBurst(*listener_slot, kAcceptsPerEvent);
+}
+
+void Worker::acceptBurst(ListenerSlot& slot, int max_accepts) {
+  for (int i = 0; i < max_accepts && acceptOne(slot); ++i) {
   }
 }
 
-void Worker::onAcceptable(int /*fd*/, short /*what*/, void* self) {
-  static_cast<Worker*>(self)->acceptBurst(kAcceptsPerEvent);
-}
-
-void Worker::acceptBurst(int max_accepts) {
-  for (int i = 0; i < max_accepts && acceptOne(); ++i) {
-  }
-}
-
-bool Worker::acceptOne() {
+bool Worker::acceptOne(ListenerSlot& slot) {
   sockaddr_storage peer{};
   socklen_t peer_length = sizeof peer;
-  const int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&peer), &peer_length,
+  const int fd = ::accept4(slot.listener->fd(), reinterpret_cast<sockaddr*>(&peer), &peer_length,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     adopt(common::UniqueFd(fd), peer);
@@ -159,36 +152,36 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   if (static_cast<size_t>(index) >= connections_.size()) {
     connections_.resize(index + 1 + index / 2);
   }
-  if (per_ip_limit_.enabled()) {
-    peers_.resize(connections_.size());
-    peers_[index] = ip;
-  }
   stats_.accepted.add();
   ++connection_count_;
-  connections_[index] = std::make_unique<Connection>(*this, std::move(fd));
+  connections_[index] = make_connection_(context_, std::move(fd), ip);
 }
+
+void Worker::connectionFinished(Connection& connection) { removeConnection(connection.fd()); }
 
 void Worker::removeConnection(int fd) {
   DCHECK(onLoopThread());
   DCHECK(connections_[fd] != nullptr);
+  per_ip_limit_.release(connections_[fd]->peer());
   connections_[fd].reset();
   --connection_count_;
   limit_.release();
-  if (per_ip_limit_.enabled()) {
-    per_ip_limit_.release(peers_[fd]);
-  }
   stats_.closed.add();
+  reportIfDrained();
 }
 
 void Worker::pauseAccepting() {
-  listen_event_.remove();
+  for (auto& slot : listeners_) {
+    slot->event.remove();
+  }
   accept_retry_event_.add(&kAcceptRetryDelay);
 }
 
 void Worker::onAcceptRetry(int /*fd*/, short /*what*/, void* self) {
-  auto* worker = static_cast<Worker*>(self);
-  if (worker->listen_fd_.valid()) {
-    worker->listen_event_.add();
+  for (auto& slot : static_cast<Worker*>(self)->listeners_) {
+    if (slot->event.assigned()) {
+      slot->event.add();
+    }
   }
 }
 
@@ -211,29 +204,39 @@ void Worker::sweep() {
 
 void Worker::beginDrain() {
   DCHECK(onLoopThread());
-  if (!listen_fd_.valid()) {
+  if (draining_) {
     return;
   }
+  draining_ = true;
   // Everything that completed its handshake before now: bounded by the backlog.
-  acceptBurst(options_.backlog + kAcceptsPerEvent);
-  closeListener();
+  for (auto& slot : listeners_) {
+    acceptBurst(*slot, options_.backlog + kAcceptsPerEvent);
+  }
+  closeListeners();
   LOG(INFO) << "worker " << index_ << ": listener closed, " << connection_count_
             << " connections open";
+  drain_observer_.listenersClosed(index_);
+  reportIfDrained();
 }
 
-void Worker::closeListener() {
-  if (!listen_fd_.valid()) {
-    return;
+void Worker::reportIfDrained() {
+  if (draining_ && connection_count_ == 0 && !reported_gone_) {
+    reported_gone_ = true;
+    drain_observer_.connectionsGone(index_);
   }
-  listen_event_.reset();
+}
+
+void Worker::closeListeners() {
   accept_retry_event_.remove();
-  listen_fd_.reset();
-  listeners_open_.fetch_sub(1);
+  for (auto& slot : listeners_) {
+    slot->event.reset();
+    slot->listener->close();
+  }
 }
 
 void Worker::stop() {
   DCHECK(onLoopThread());
-  closeListener();
+  closeListeners();
   for (auto& connection : connections_) {
     if (connection) {
       connection->closeForShutdown();
@@ -241,7 +244,7 @@ void Worker::stop() {
       removeConnection(connection->fd());
     }
   }
-  event_base_loopbreak(base());
+  event_base_loopbreak(base_.get());
 }
 
 }  // namespace reactord::server

@@ -1,39 +1,51 @@
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "common/event.h"
 #include "common/event_base_ptr.h"
+#include "common/task_queue.h"
 #include "common/unique_fd.h"
+#include "server/connection.h"
+#include "server/connection_context.h"
 #include "server/connection_limit.h"
+#include "server/listener.h"
 #include "server/per_ip_limit.h"
 #include "server/server_options.h"
 #include "server/worker_stats.h"
 
 namespace reactord::server {
 
-class Connection;
-
-// One reactor thread. Owns its event_base, its SO_REUSEPORT listening socket, and every connection
-// it accepted (a table indexed by fd). Constructed and destroyed by Server on the main thread;
-// start()/join() are main-thread-only, post() and stats() are thread-safe, and everything else runs
-// on the worker's own thread, reached from other threads only through post().
-class Worker {
+// What a worker reports while the server drains. Thread-safe: each worker calls it on its own
+// thread, once per drain for each of the two events.
+class DrainObserver {
  public:
-  static constexpr size_t kScratchBytes = size_t{64} * 1024;  // one read, echo protocol
-  static constexpr size_t kAckReadBytes =
-      size_t{16} * 1024;                          // one read, ack protocol (17x in replies)
-  static constexpr uint32_t kTicksPerSecond = 4;  // idle and linger clocks
+  // Worker `worker` accepted what was queued and closed its listeners.
+  virtual void listenersClosed(int worker) = 0;
+  // After its listeners closed, worker `worker` has no connection left.
+  virtual void connectionsGone(int worker) = 0;
 
-  Worker(int index, const ServerOptions& options, common::UniqueFd listen_fd,
-         ConnectionLimit& limit, PerIpLimit& per_ip_limit, std::atomic<int>& listeners_open);
+ protected:
+  ~DrainObserver() = default;
+};
+
+// One reactor thread. Owns its event_base and every connection it accepted (a table indexed by
+// fd); accepts from one or more Listeners, which the WorkerGroup owns. Constructed and destroyed by
+// the WorkerGroup on the main thread; start()/join() are main-thread-only, post() and stats() are
+// thread-safe, and everything else runs on the worker's own thread, reached from other threads
+// only through post().
+class Worker final : private ConnectionOwner {
+ public:
+  Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
+         ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -42,73 +54,68 @@ class Worker {
   void start();
   void join();
 
-  // Thread-safe: runs `task` on the worker's thread, in order. The lock is held only to push; the
-  // loop is woken only when the queue was empty. Tasks posted before start() run once it starts.
-  void post(std::function<void()> task);
+  // Thread-safe: runs `task` on the worker's thread, in order. Tasks posted before start() run
+  // once it starts.
+  void post(std::function<void()> task) { tasks_.post(std::move(task)); }
   // Thread-safe: counters written by this worker only.
   const WorkerStats& stats() const { return stats_; }
 
-  // Posted by the supervisor. beginDrain: accept what has completed in the accept queue (served,
-  // not reset), then close the listening socket so that new connects are refused at once.
+  // Posted by the WorkerGroup. beginDrain: accept what has completed in the accept queues
+  // (served, not reset), then close the listeners so that new connects are refused at once; report
+  // both drain events to the observer as they happen.
   void beginDrain();
   // Closes every connection (after one last try to send what is pending), counting them as
   // forced, and leaves the loop.
   void stop();
 
-  // For the worker's connections (loop thread).
-  event_base* base() const { return base_.get(); }
-  const ServerOptions& options() const { return options_; }
-  WorkerStats& stats() { return stats_; }
-  char* scratch() { return scratch_.get(); }
-  size_t readSize() const { return read_size_; }
-  uint32_t tick() const { return tick_; }
-  uint32_t idleTimeoutTicks() const { return idle_timeout_ticks_; }
-  uint32_t writeTimeoutTicks() const { return write_timeout_ticks_; }
-  uint32_t messageTimeoutTicks() const { return message_timeout_ticks_; }
-  void removeConnection(int fd);
-
  private:
-  static void onAcceptable(int fd, short what, void* self);
+  // One listener as this worker serves it: its accept event.
+  struct ListenerSlot {
+    Worker* worker;
+    Listener* listener;
+    common::Event event;
+  };
+  using ConnectionFactory = std::unique_ptr<Connection> (*)(const ConnectionContext&,
+                                                            common::UniqueFd, const IpKey&);
+
+  static void onAcceptable(int fd, short what, void* slot);
   static void onWake(int fd, short what, void* self);
   static void onTick(int fd, short what, void* self);
   static void onAcceptRetry(int fd, short what, void* self);
   void run();
-  void acceptBurst(int max_accepts);
+  void acceptBurst(ListenerSlot& slot, int max_accepts);
   // Accepts one connection; false when the queue is empty or accepting had to pause.
-  bool acceptOne();
+  bool acceptOne(ListenerSlot& slot);
   void adopt(common::UniqueFd fd, const sockaddr_storage& peer);
+  void connectionFinished(Connection& connection) override;
+  void removeConnection(int fd);
   void pauseAccepting();
-  void closeListener();
-  void runPostedTasks();
+  void closeListeners();
+  void reportIfDrained();
   void sweep();
   bool onLoopThread() const;
 
   const int index_;
   const ServerOptions options_;
-  const size_t read_size_;
-  const uint32_t idle_timeout_ticks_;
-  const uint32_t write_timeout_ticks_;
-  const uint32_t message_timeout_ticks_;
   ConnectionLimit& limit_;
   PerIpLimit& per_ip_limit_;
-  std::atomic<int>& listeners_open_;
+  DrainObserver& drain_observer_;
+  const ConnectionFactory make_connection_;  // the protocol, chosen once
   WorkerStats stats_;
   std::unique_ptr<char[]> scratch_;
   uint32_t tick_ = 0;
+  ConnectionContext context_;
 
   common::EventBasePtr base_;  // declared before every event and connection: destroyed last
-  common::UniqueFd listen_fd_;
-  common::UniqueFd wake_fd_;  // eventfd written by post()
-  common::Event listen_event_;
+  common::TaskQueue tasks_;
+  std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   common::Event accept_retry_event_;  // re-enables accepting after EMFILE and the like
   common::Event wake_event_;
   common::Event tick_event_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
-  std::vector<IpKey> peers_;  // indexed by fd; only with --max_connections_per_ip
   size_t connection_count_ = 0;
-
-  std::mutex tasks_mutex_;
-  std::vector<std::function<void()>> tasks_;  // guarded by tasks_mutex_
+  bool draining_ = false;
+  bool reported_gone_ = false;
 
   std::thread thread_;
   std::atomic<std::thread::id> loop_thread_id_;

@@ -12,7 +12,7 @@
 #include "tests/client/flat_json.h"
 #include "tests/client/subprocess.h"
 #include "tests/client/test_server.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace reactord::client::testing {
 namespace {

@@ -12,7 +12,7 @@
 #include "common/socket_address.h"
 #include "tests/client/subprocess.h"
 #include "tests/client/test_server.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace reactord::client::testing {
 namespace {

@@ -5,7 +5,7 @@
 #include <limits>
 #include <string>
 
-#include "tests/common/prometheus_checker.h"
+#include "tests/support/prometheus_checker.h"
 
 namespace reactord::common {
 namespace {

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace reactord::testing {
 

@@ -1,4 +1,4 @@
-// Issue 5, tests 5, 13, 14: many short connections, a connect flood, a storm of resets.
+// Many short connections, a connect flood, a storm of resets.
 #include <gtest/gtest.h>
 
 #include <numeric>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

@@ -1,4 +1,4 @@
-// Issue 5, test 15: a client that half-closes gets every reply, then a clean EOF, under every
+// A client that half-closes gets every reply, then a clean EOF, under every
 // protocol.
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

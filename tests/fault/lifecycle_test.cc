@@ -1,4 +1,4 @@
-// Issue 5, tests 16 and 17: one instance per port, and start/stop at any moment.
+// One instance per port, and start/stop at any moment.
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

@@ -1,4 +1,5 @@
-// Issue 5, tests 11 and 12: running out of file descriptors, and the per-address limit.
+// Limits: the process-wide connection cap, running out of file descriptors, and the per-address
+// limit.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,10 +8,43 @@
 #include <vector>
 
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {
+
+bool echoes(TestClient& client, const std::string& text) {
+  return client.sendAll(text) && client.readExactly(text.size(), milliseconds(5000)) == text;
+}
+
+// --max_connections=2 across 2 workers: the third connection is closed at once, counted as
+// rejected, and once one of the two leaves a new one is served.
+TEST(FaultLimits, MaxConnectionsRejectsTheNextAndRecoversWhenOneLeaves) {
+  ServerProcess server({"--workers=2", "--max_connections=2"});
+  auto first = TestClient::connect(server.port());
+  auto second = TestClient::connect(server.port());
+  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(echoes(*first, "one"));
+  ASSERT_TRUE(echoes(*second, "two"));
+
+  auto third = TestClient::connect(server.port());
+  ASSERT_TRUE(third);  // the kernel completes the handshake; the server closes it at once
+  bool closed = false;
+  EXPECT_EQ(third->readUntilClosed(milliseconds(5000), &closed), "");
+  EXPECT_TRUE(closed);
+
+  first.reset();  // frees a slot once the server has seen the close
+  bool served = false;
+  for (auto deadline = Clock::now() + seconds(5); !served && Clock::now() < deadline;) {
+    auto next = TestClient::connect(server.port());
+    served = next && echoes(*next, "again");
+  }
+  EXPECT_TRUE(served);
+  EXPECT_TRUE(echoes(*second, "still"));
+  server.signal(SIGTERM);
+  ASSERT_EQ(server.waitExit(seconds(10)), 0);
+  EXPECT_GE(statOf(server.statsLine(), "rejected"), 1);
+}
 
 // 11. The server may open 256 files; 1,000 clients connect on top of 10 established ones. The
 // server does not spin on EMFILE, the established clients keep their round-trip time, and once the

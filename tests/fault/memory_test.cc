@@ -1,4 +1,4 @@
-// Issue 5, tests 6 and 10: clients that never read, and oversized or garbage input, cannot grow
+// Clients that never read, and oversized or garbage input, cannot grow
 // the server's memory.
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

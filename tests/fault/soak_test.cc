@@ -1,4 +1,4 @@
-// The opt-in soak of issue 5: mixed load on an echo and an ack server for REACTORD_SOAK_SECONDS
+// The opt-in soak: mixed load on an echo and an ack server for REACTORD_SOAK_SECONDS
 // (default 600), their RSS and fd counts sampled every round (about 5 s). It fails if either grows
 // without bound: the peak of the last third of the run may not exceed the peak of the first third
 // by more than 8 MiB of RSS or 64 descriptors, and once the load stops the descriptors are back
@@ -11,7 +11,7 @@
 
 #include "tests/fault/echo_load.h"
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

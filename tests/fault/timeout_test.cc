@@ -1,4 +1,4 @@
-// Issue 5, tests 7-9: the write-stall, message (slowloris) and idle timeouts, on time.
+// The write-stall, message (slowloris) and idle timeouts, on time.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -9,7 +9,7 @@
 
 #include "tests/fault/close_watcher.h"
 #include "tests/fault/fault_util.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "tests/integration/server_process.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

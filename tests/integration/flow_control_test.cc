@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "tests/integration/server_process.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

@@ -10,8 +10,8 @@
 #include "common/listen_socket.h"
 #include "common/proxy_header_parser.h"
 #include "common/socket_address.h"
-#include "tests/integration/haproxy_process.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/haproxy_process.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

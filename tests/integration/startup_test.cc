@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/cpu_count.h"
-#include "tests/integration/server_process.h"
-#include "tests/integration/test_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 namespace {

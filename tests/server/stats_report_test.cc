@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "tests/common/prometheus_checker.h"
+#include "tests/support/prometheus_checker.h"
 
 namespace reactord::server {
 namespace {

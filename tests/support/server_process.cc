@@ -1,4 +1,4 @@
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "tests/integration/haproxy_process.h"
+#include "tests/support/haproxy_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 #include "common/listen_socket.h"
 #include "common/socket_address.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace reactord::testing {
 namespace {

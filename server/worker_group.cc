@@ -1,4 +1,4 @@
-#include "server/server.h"
+#include "server/worker_group.h"
 
 #include <glog/logging.h>
 
@@ -6,14 +6,14 @@
 
 namespace reactord::server {
 
-Server::Server(const ServerOptions& options)
+WorkerGroup::WorkerGroup(const ServerOptions& options)
     : options_(options),
       limit_(options.max_connections),
       per_ip_limit_(options.max_connections_per_ip) {}
 
-Server::~Server() { join(); }
+WorkerGroup::~WorkerGroup() { join(); }
 
-bool Server::listen(std::string* error) {
+bool WorkerGroup::listen(std::string* error) {
   auto address = common::SocketAddress::parse(options_.bind, options_.port);
   if (!address) {
     *error = "--bind=" + options_.bind + " is not an IPv4 or IPv6 address";
@@ -22,7 +22,7 @@ bool Server::listen(std::string* error) {
   if (address->port() != 0 && common::addressInUse(*address, error)) {
     return false;
   }
-  std::vector<common::UniqueFd> fds;
+  std::vector<std::unique_ptr<Listener>> listeners;
   for (int i = 0; i < options_.workers; ++i) {
     common::ListenResult result =
         common::openListenSocket(*address, options_.backlog, /*reuse_port=*/true);
@@ -36,58 +36,59 @@ bool Server::listen(std::string* error) {
       CHECK(bound.has_value()) << "getsockname on the first listener";
       address->setPort(bound->port());
     }
-    fds.push_back(std::move(result.fd));
+    listeners.push_back(std::make_unique<Listener>(std::move(result.fd), *address));
   }
   address_ = *address;
-  listeners_open_ = options_.workers;
-  for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(fds[i]), limit_,
-                                                per_ip_limit_, listeners_open_));
-  }
+  listeners_ = std::move(listeners);
   return true;
 }
 
-void Server::start() {
+void WorkerGroup::start(DrainObserver& drain_observer) {
+  for (int i = 0; i < options_.workers; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i, options_,
+                                                std::vector<Listener*>{listeners_[i].get()}, limit_,
+                                                per_ip_limit_, drain_observer));
+  }
   for (auto& worker : workers_) {
     worker->start();
   }
 }
 
-void Server::beginDrain() {
+void WorkerGroup::beginDrain() {
   draining_ = true;
   for (auto& worker : workers_) {
     worker->post([w = worker.get()] { w->beginDrain(); });
   }
 }
 
-void Server::stop() {
+void WorkerGroup::stop() {
   draining_ = true;
   for (auto& worker : workers_) {
     worker->post([w = worker.get()] { w->stop(); });
   }
 }
 
-void Server::join() {
+void WorkerGroup::join() {
   for (auto& worker : workers_) {
     worker->join();
   }
 }
 
-uint64_t Server::activeConnections() const {
-  uint64_t active = 0;
-  for (const auto& snapshot : snapshots()) {
-    active += snapshot.active();
-  }
-  return active;
-}
-
-std::vector<WorkerCounts> Server::snapshots() const {
+std::vector<WorkerCounts> WorkerGroup::snapshots() const {
   std::vector<WorkerCounts> result;
   result.reserve(workers_.size());
   for (const auto& worker : workers_) {
     result.push_back(worker->stats().snapshot());
   }
   return result;
+}
+
+uint64_t WorkerGroup::activeConnections() const {
+  uint64_t active = 0;
+  for (const auto& worker : workers_) {
+    active += worker->stats().snapshot().active();
+  }
+  return active;
 }
 
 }  // namespace reactord::server

@@ -1,9 +1,9 @@
-#include "tests/integration/http_client.h"
+#include "tests/support/http_client.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 

@@ -1,4 +1,4 @@
-#include "tests/integration/test_client.h"
+#include "tests/support/test_client.h"
 
 #include <fcntl.h>
 #include <poll.h>

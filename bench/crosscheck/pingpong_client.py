@@ -5,7 +5,7 @@ It exists to cross-check reactor-bench: run both against the same server with th
 connections and message size; if reactor-bench reaches at least the same msgs/s with less client
 CPU, the server is the limit, not the load generator. Every echoed byte is compared.
 
-usage: crosscheck_client.py [--host H] [--port P] [--connections N] [--message_bytes B]
+usage: pingpong_client.py [--host H] [--port P] [--connections N] [--message_bytes B]
                             [--duration_s S] [--warmup_s W] [--no-uvloop]
 Prints one line of JSON: messages, msgs_per_s, mismatches, latency_us p50/p99, client_cpu_s.
 """

@@ -1,4 +1,4 @@
-#include "tests/common/prometheus_checker.h"
+#include "tests/support/prometheus_checker.h"
 
 #include <algorithm>
 #include <cmath>

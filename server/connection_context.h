@@ -1,0 +1,54 @@
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "server/worker_stats.h"
+
+namespace reactord::server {
+
+class Connection;
+
+// The clock of a worker's connections: a tick counter that the worker advances this often. Idle,
+// write-stall, message and linger timeouts are counted in ticks.
+inline constexpr uint32_t kTicksPerSecond = 4;
+// The scratch buffer every read of a worker lands in: the largest read (echo).
+inline constexpr size_t kScratchBytes = size_t{64} * 1024;
+
+// Who owns a worker's connections, as a connection sees it: told once, at the end of the callback
+// in which the connection finished, so that it destroys it there. Loop-thread-only.
+class ConnectionOwner {
+ public:
+  virtual void connectionFinished(Connection& connection) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
+// Timeouts in ticks; 0 = off.
+struct ConnectionTimeouts {
+  uint32_t idle_ticks = 0;     // no byte in or out
+  uint32_t write_ticks = 0;    // pending output has not moved
+  uint32_t message_ticks = 0;  // ack: a message unfinished while the server was reading
+};
+
+// Everything a connection needs from its worker, built once by the worker and shared by all of its
+// connections: they hold a reference, the worker outlives them. Loop-thread-only, like the
+// connections.
+struct ConnectionContext {
+  event_base* base = nullptr;
+  char* scratch = nullptr;  // kScratchBytes; its contents live only during one callback
+  WorkerStats* stats = nullptr;
+  const uint32_t* tick = nullptr;  // the worker's clock
+  ConnectionTimeouts timeouts;
+  size_t max_pending_bytes = 0;  // backpressure: stop reading above it, resume below half
+  size_t max_message_bytes = 0;  // ack
+  bool oneshot = false;          // answer the first read as if the client had half-closed
+  ConnectionOwner* owner = nullptr;
+
+  uint32_t now() const { return *tick; }
+};
+
+}  // namespace reactord::server
