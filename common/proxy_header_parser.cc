@@ -246,7 +246,8 @@ bool ProxyHeaderParser::v1ByteAllowed(size_t position, uint8_t byte) const {
   if (position == kV1ProtocolAt) {
     return c == kTcp[0] || c == kUnknown[0];
   }
-  if (static_cast<char>(buffer_[kV1ProtocolAt]) == kTcp[0]) {  // "TCP4 " or "TCP6 ", then the four fields
+  if (static_cast<char>(buffer_[kV1ProtocolAt]) ==
+      kTcp[0]) {  // "TCP4 " or "TCP6 ", then the four fields
     if (position < kV1ProtocolAt + kTcp.size()) {
       return c == kTcp[position - kV1ProtocolAt];
     }

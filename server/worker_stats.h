@@ -19,7 +19,8 @@ inline constexpr const char* kProxyRejectedHelp =
     "(--proxy_protocol), by reason: untrusted = from outside --proxy_protocol_from; no_header = "
     "the first bytes were not a header; too_long = past 107 bytes (v1) or a length field past "
     "2048 (v2); malformed = any other error; timeout = not complete within "
-    "--proxy_header_timeout_s; incomplete = the client closed or reset first.";
+    "--proxy_header_timeout_s; incomplete = the client closed or reset first, or the server "
+    "stopped.";
 inline constexpr const char* kErrorsHelp =
     "Errors by kind: connection = a read or write error ended a connection (resets and the like); "
     "accept = a failed accept() call.";
@@ -46,7 +47,8 @@ inline constexpr const char* kErrorsHelp =
     kClosedByHelp)                                                                              \
   X(too_long, "connections_closed_by_server", "reason", "message_too_long", kClosedByHelp)      \
   X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
-    "PROXY protocol headers accepted: the connection was then served (--proxy_protocol).")      \
+    "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
+    "per-address limit, with the header's address.")                                            \
   X(proxy_untrusted, "proxy_rejected", "reason", "untrusted", kProxyRejectedHelp)               \
   X(proxy_no_header, "proxy_rejected", "reason", "no_header", kProxyRejectedHelp)               \
   X(proxy_too_long, "proxy_rejected", "reason", "too_long", kProxyRejectedHelp)                 \

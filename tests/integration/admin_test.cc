@@ -19,18 +19,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The admin port from the log line "admin listening on 127.0.0.1:PORT"; 0 when it never came.
-uint16_t adminPort(const ServerProcess& server) {
-  const std::string needle = "admin listening on ";
-  if (!server.waitForLog(needle, milliseconds(10000))) {
-    return 0;
-  }
-  const std::string log = server.log();
-  const size_t line_end = log.find('\n', log.find(needle));
-  const size_t colon = log.rfind(':', line_end);
-  return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, line_end - colon - 1)));
-}
-
 std::string problemsOf(const std::vector<std::string>& problems) {
   std::string text;
   for (const auto& problem : problems) {
@@ -64,7 +52,7 @@ PrometheusChecker scrapeUntil(uint16_t port,
 
 TEST(AdminTest, MetricsUnderLoadMatchWhatTheClientsDid) {
   ServerProcess server({"--workers=2", "--admin_port=-1"});
-  const uint16_t admin = adminPort(server);
+  const uint16_t admin = server.adminPort();
   ASSERT_NE(admin, 0) << server.log();
 
   constexpr int kClients = 20;
@@ -126,7 +114,7 @@ TEST(AdminTest, MetricsUnderLoadMatchWhatTheClientsDid) {
 
 TEST(AdminTest, RejectionsAreCountedByReason) {
   ServerProcess server({"--workers=1", "--admin_port=-1", "--max_connections=2"});
-  const uint16_t admin = adminPort(server);
+  const uint16_t admin = server.adminPort();
   ASSERT_NE(admin, 0);
   auto a = TestClient::connect(server.port());
   auto b = TestClient::connect(server.port());
@@ -152,7 +140,7 @@ TEST(AdminTest, RejectionsAreCountedByReason) {
 
 TEST(AdminTest, PerIpRejectionsHaveTheirOwnReason) {
   ServerProcess server({"--workers=1", "--admin_port=-1", "--max_connections_per_ip=1"});
-  const uint16_t admin = adminPort(server);
+  const uint16_t admin = server.adminPort();
   ASSERT_NE(admin, 0);
   auto a = TestClient::connect(server.port());
   ASSERT_TRUE(a);
@@ -174,7 +162,7 @@ TEST(AdminTest, PerIpRejectionsHaveTheirOwnReason) {
 
 TEST(AdminTest, ReadSizeHistogramBucketsEachRead) {
   ServerProcess server({"--workers=1", "--admin_port=-1"});
-  const uint16_t admin = adminPort(server);
+  const uint16_t admin = server.adminPort();
   ASSERT_NE(admin, 0);
   auto client = TestClient::connect(server.port());
   ASSERT_TRUE(client);
@@ -198,7 +186,7 @@ TEST(AdminTest, ReadSizeHistogramBucketsEachRead) {
 
 TEST(AdminTest, ReadinessFailsFromTheStartOfTheDrainWhileConnectionsAreServed) {
   ServerProcess server({"--workers=2", "--admin_port=-1", "--drain_timeout_s=30"});
-  const uint16_t admin = adminPort(server);
+  const uint16_t admin = server.adminPort();
   ASSERT_NE(admin, 0);
   EXPECT_EQ(httpRequest(admin, "GET", "/readyz").status, 200);
   EXPECT_EQ(httpRequest(admin, "GET", "/healthz").status, 200);
@@ -240,7 +228,7 @@ TEST(AdminTest, ReadinessFailsFromTheStartOfTheDrainWhileConnectionsAreServed) {
 
 TEST(AdminTest, MethodsPathsAndHead) {
   ServerProcess server({"--workers=1", "--admin_port=-1"});
-  const uint16_t admin = adminPort(server);
+  const uint16_t admin = server.adminPort();
   ASSERT_NE(admin, 0);
 
   const HttpResponse get = httpRequest(admin, "GET", "/metrics");
@@ -281,7 +269,7 @@ TEST(AdminTest, OffByDefault) {
 
 TEST(AdminTest, BusyAdminPortExitsNonZeroNamingTheAddress) {
   ServerProcess first({"--workers=1", "--admin_port=-1"});
-  const uint16_t admin = adminPort(first);
+  const uint16_t admin = first.adminPort();
   ASSERT_NE(admin, 0);
   const RunResult second = runReactord({"--workers=1", "--admin_port=" + std::to_string(admin)});
   EXPECT_NE(second.exit_code, 0) << second.output;

@@ -184,6 +184,17 @@ uint64_t ServerProcess::blockedSignals() const {
   return mask ? std::stoull(*mask, nullptr, 16) : 0;
 }
 
+uint16_t ServerProcess::adminPort() const {
+  const std::string needle = "admin listening on ";
+  if (!waitForLog(needle, milliseconds(10000))) {
+    return 0;
+  }
+  const std::string text = log();
+  const size_t line_end = text.find('\n', text.find(needle));
+  const size_t colon = text.rfind(':', line_end);
+  return static_cast<uint16_t>(std::stoi(text.substr(colon + 1, line_end - colon - 1)));
+}
+
 std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {
   return parseStatsLine(log(), label);
 }

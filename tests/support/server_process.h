@@ -62,6 +62,9 @@ class ServerProcess {
   // signal N. A blocked signal is queued for the supervisor instead of killing the process by its
   // default action. 0 once the process is gone.
   uint64_t blockedSignals() const;
+  // The admin endpoint's port, from the log line "admin listening on ADDR:PORT" (for servers run
+  // with --admin_port=-1); 0 when that line does not come within 10 s.
+  uint16_t adminPort() const;
   // The keys of the server's last stats line labelled `label` ("final" or "stats").
   std::map<std::string, std::string> statsLine(const std::string& label = "final") const;
 
