@@ -1,6 +1,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -98,8 +99,9 @@ class BenchConnection {
   // Writes what is queued, after the PROXY header if one is still unsent; arms the write event
   // when the socket is full. False when it failed (the connection is closed then).
   bool flush(int64_t now);
-  // Writes what is left of the PROXY header: false when the socket is full or failed (`failed`).
-  bool flushProxyHeader(int64_t now, bool* failed);
+  // One send(): the bytes written; 0 when the socket is full (the write event is armed then); -1
+  // when it failed (counted, and the connection closed).
+  ssize_t sendSome(const char* data, size_t size, int64_t now);
   bool verify(const char* data, size_t size) const;
   void complete(uint64_t replies, int64_t now);
   // What the mode does once replies arrived: more messages, a half-close, nothing.

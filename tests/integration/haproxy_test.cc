@@ -5,11 +5,9 @@
 // installed.
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
 
 #include <cstdio>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -107,25 +105,6 @@ TEST(HaproxyTest, ParserReadsWhatHaproxySendsForEachClientAddress) {
   }
 }
 
-// SIGTERM, exit 0, and the final stats line as numbers.
-std::map<std::string, long> stopAndCount(ServerProcess& server) {
-  server.signal(SIGTERM);
-  EXPECT_EQ(server.waitExit(milliseconds(15000)), 0);
-  std::map<std::string, long> numbers;
-  for (const auto& [key, value] : server.statsLine("final")) {
-    if (value.find(',') == std::string::npos) {
-      numbers[key] = std::stol(value);
-    }
-  }
-  return numbers;
-}
-
-bool closedWithoutReply(TestClient& client) {
-  bool closed = false;
-  const std::string reply = client.readUntilClosed(milliseconds(10000), &closed);
-  return closed && reply.empty();
-}
-
 // --max_connections_per_ip=K behind HAProxy, once per header version: K clients from 127.0.0.2
 // are served, the next one from 127.0.0.2 is refused (closed without a byte) while 127.0.0.3 is
 // served and the K keep working. Every socket reactord sees comes from HAProxy's 127.0.0.1.
@@ -157,7 +136,7 @@ TEST(HaproxyTest, PerClientLimitCountsTheClientsBehindTheBalancer) {
       auto next = TestClient::connect(frontend, "127.0.0.1", nullptr, "127.0.0.2");
       ASSERT_TRUE(next);
       next->sendAll("one too many");
-      next_refused = closedWithoutReply(*next);
+      next_refused = next->closedWithoutReply();
       EXPECT_TRUE(next_refused);
       auto other = TestClient::connect(frontend, "127.0.0.1", nullptr, "127.0.0.3");
       ASSERT_TRUE(other);
@@ -168,7 +147,7 @@ TEST(HaproxyTest, PerClientLimitCountsTheClientsBehindTheBalancer) {
         EXPECT_EQ(client.exchange("still here"), "still here");
       }
     }
-    const auto counts = stopAndCount(server);
+    const auto counts = stopAndCountFinal(server);
     EXPECT_EQ(counts.at("per_ip_rejected"), 1);
     EXPECT_EQ(counts.at("accepted"), kLimit + 1);
     EXPECT_EQ(counts.at("proxy_accepted"), kLimit + 2);
@@ -208,7 +187,7 @@ TEST(HaproxyTest, AckRepliesComeBackIntactThroughTheBalancer) {
       EXPECT_EQ(client->readExactly(replies.size()), replies);
     }
   }
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("messages"), 2 * kLines);
   EXPECT_EQ(counts.at("proxy_accepted"), 2);
 }

@@ -3,10 +3,8 @@
 // by reason (no header, malformed, too long, untrusted, timeout, gone), the per-address limit on
 // the header's address, LOCAL and UNKNOWN on the socket's, and a drain with a header pending.
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -48,28 +46,8 @@ std::optional<TestClient> connectAndSend(uint16_t port, const std::string& first
   return client;
 }
 
-// True when the server closed the connection without sending a byte, within `timeout`.
-bool closedWithoutReply(TestClient& client, milliseconds timeout = milliseconds(10000)) {
-  bool closed = false;
-  const std::string reply = client.readUntilClosed(timeout, &closed);
-  return closed && reply.empty();
-}
-
 bool echoes(TestClient& client, const std::string& text) {
   return client.exchange(text, milliseconds(10000)) == text;
-}
-
-// SIGTERM, exit 0, and the final stats line as numbers.
-std::map<std::string, long> stopAndCount(ServerProcess& server) {
-  server.signal(SIGTERM);
-  EXPECT_EQ(server.waitExit(milliseconds(15000)), 0);
-  std::map<std::string, long> numbers;
-  for (const auto& [key, value] : server.statsLine("final")) {
-    if (value.find(',') == std::string::npos) {
-      numbers[key] = std::stol(value);
-    }
-  }
-  return numbers;
 }
 
 std::vector<std::string> flags(std::vector<std::string> more) {
@@ -87,7 +65,7 @@ TEST(ProxyProtocolTest, EchoAfterEitherHeaderWithDataInTheSamePacket) {
     EXPECT_EQ(client->readExactly(5), "hello");
     EXPECT_TRUE(echoes(*client, randomBytes(size_t{512} * 1024, 7))) << "the stream after it";
   }
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("proxy_accepted"), 2);
   EXPECT_EQ(counts.at("accepted"), 2);
   // bytes_in counts the clients' bytes, not the headers.
@@ -107,7 +85,7 @@ TEST(ProxyProtocolTest, AckAfterEitherHeaderWithAPartialLineInTheSamePacket) {
     }
     EXPECT_EQ(client->readExactly(expected.size()), expected);
   }
-  EXPECT_EQ(stopAndCount(server).at("messages"), 6);
+  EXPECT_EQ(stopAndCountFinal(server).at("messages"), 6);
 }
 
 TEST(ProxyProtocolTest, AHeaderSplitIntoOneByteSendsWorks) {
@@ -123,7 +101,7 @@ TEST(ProxyProtocolTest, AHeaderSplitIntoOneByteSendsWorks) {
     }
     EXPECT_TRUE(echoes(*client, "after a trickled header"));
   }
-  EXPECT_EQ(stopAndCount(server).at("proxy_accepted"), 2);
+  EXPECT_EQ(stopAndCountFinal(server).at("proxy_accepted"), 2);
 }
 
 TEST(ProxyProtocolTest, BadHeadersAreRefusedAtOnceByReasonAndOthersAreServed) {
@@ -146,7 +124,7 @@ TEST(ProxyProtocolTest, BadHeadersAreRefusedAtOnceByReasonAndOthersAreServed) {
     const auto start = Clock::now();
     auto client = connectAndSend(server.port(), bytes);
     ASSERT_TRUE(client) << what;
-    EXPECT_TRUE(closedWithoutReply(*client)) << what;
+    EXPECT_TRUE(client->closedWithoutReply()) << what;
     EXPECT_LT(Clock::now() - start, seconds(10)) << what << ": waited for the header timeout";
   }
   auto gone = connectAndSend(server.port(), "PROX");  // then closes
@@ -175,7 +153,7 @@ TEST(ProxyProtocolTest, BadHeadersAreRefusedAtOnceByReasonAndOthersAreServed) {
                                                                            << metrics;
   }
   served.reset();
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("proxy_no_header"), 1);
   EXPECT_EQ(counts.at("proxy_malformed"), 2);
   EXPECT_EQ(counts.at("proxy_too_long"), 2);
@@ -210,7 +188,7 @@ TEST(ProxyProtocolTest, AHeaderTrickledOneBytePerSecondIsClosedAtTheTimeout) {
   }
   EXPECT_TRUE(echoes(*brisk, "in time"));
   brisk.reset();
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("proxy_timeout"), 1);
   EXPECT_EQ(counts.at("proxy_accepted"), 1);
 }
@@ -219,13 +197,13 @@ TEST(ProxyProtocolTest, HeadersFromUntrustedSourcesAreRefused) {
   ServerProcess server(flags({"--workers=2", "--proxy_protocol_from=127.0.0.2/32,::1"}));
   auto untrusted = connectAndSend(server.port(), v2From("192.0.2.40", server.port()) + "data");
   ASSERT_TRUE(untrusted);
-  EXPECT_TRUE(closedWithoutReply(*untrusted));
+  EXPECT_TRUE(untrusted->closedWithoutReply());
   auto trusted =
       connectAndSend(server.port(), v2From("192.0.2.40", server.port()) + "data", "127.0.0.2");
   ASSERT_TRUE(trusted) << "cannot bind 127.0.0.2";
   EXPECT_EQ(trusted->readExactly(4), "data");
   trusted.reset();
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("proxy_untrusted"), 1);
   EXPECT_EQ(counts.at("proxy_accepted"), 1);
 }
@@ -243,7 +221,7 @@ TEST(ProxyProtocolTest, PerAddressLimitCountsTheAddressInTheHeader) {
   // Every socket comes from 127.0.0.1: only the headers tell the clients apart.
   auto third = connectAndSend(server.port(), v2From("198.51.100.1", server.port()) + "x");
   ASSERT_TRUE(third);
-  EXPECT_TRUE(closedWithoutReply(*third));
+  EXPECT_TRUE(third->closedWithoutReply());
   for (const char* other : {"198.51.100.2", "2001:db8::1", "::ffff:198.51.100.3"}) {
     auto client = connectAndSend(server.port(), v2From(other, server.port()));
     ASSERT_TRUE(client);
@@ -253,9 +231,9 @@ TEST(ProxyProtocolTest, PerAddressLimitCountsTheAddressInTheHeader) {
   // The IPv4-mapped form is the same client as the IPv4 one.
   auto mapped = connectAndSend(server.port(), v1From("::ffff:198.51.100.1", server.port()) + "y");
   ASSERT_TRUE(mapped);
-  EXPECT_TRUE(closedWithoutReply(*mapped));
+  EXPECT_TRUE(mapped->closedWithoutReply());
   held.clear();
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("per_ip_rejected"), 2);
   EXPECT_EQ(counts.at("accepted"), 5);
   EXPECT_EQ(counts.at("proxy_accepted"), 7);
@@ -271,13 +249,13 @@ TEST(ProxyProtocolTest, LocalAndUnknownHeadersKeepTheSocketsAddress) {
   // 127.0.0.1, the socket's address, is taken by the LOCAL connection.
   auto unknown = connectAndSend(server.port(), common::proxyHeaderV1Unknown() + "x");
   ASSERT_TRUE(unknown);
-  EXPECT_TRUE(closedWithoutReply(*unknown));
+  EXPECT_TRUE(unknown->closedWithoutReply());
   auto named = connectAndSend(server.port(), v1From("10.1.1.1", server.port()));
   ASSERT_TRUE(named);
   EXPECT_TRUE(echoes(*named, "a client named by its header"));
   local.reset();
   named.reset();
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_EQ(counts.at("per_ip_rejected"), 1);
   EXPECT_EQ(counts.at("proxy_accepted"), 3);
 }
@@ -306,7 +284,7 @@ TEST(ProxyProtocolTest, DrainWaitsForAPendingHeaderNoLongerThanItsTimeout) {
   ASSERT_TRUE(pending);
   EXPECT_EQ(pending->readFor(milliseconds(100)), "");
   const auto start = Clock::now();
-  const auto counts = stopAndCount(server);
+  const auto counts = stopAndCountFinal(server);
   EXPECT_LT(Clock::now() - start, seconds(10)) << "the drain waited for more than the header";
   EXPECT_EQ(counts.at("proxy_timeout"), 1);
   EXPECT_EQ(counts.at("forced_closed"), 0);
@@ -319,7 +297,7 @@ TEST(ProxyProtocolTest, WithTheFlagOffAHeaderIsJustBytes) {
   ASSERT_TRUE(client);
   EXPECT_TRUE(echoes(*client, header + "data"));
   client.reset();
-  EXPECT_EQ(stopAndCount(server).at("proxy_accepted"), 0);
+  EXPECT_EQ(stopAndCountFinal(server).at("proxy_accepted"), 0);
 }
 
 }  // namespace

@@ -199,6 +199,18 @@ std::map<std::string, std::string> ServerProcess::statsLine(const std::string& l
   return parseStatsLine(log(), label);
 }
 
+std::map<std::string, long> stopAndCountFinal(ServerProcess& server) {
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.waitExit(milliseconds(15000)), 0);
+  std::map<std::string, long> numbers;
+  for (const auto& [key, value] : server.statsLine("final")) {
+    if (value.find(',') == std::string::npos) {
+      numbers[key] = std::stol(value);
+    }
+  }
+  return numbers;
+}
+
 std::optional<std::string> procStatusField(pid_t pid, const std::string& key) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   const std::string prefix = key + ":";
