@@ -32,7 +32,8 @@ inline constexpr const char* kErrorsHelp =
 //   family       the Prometheus family, without "reactord_" and "_total"
 //   label        a label telling the rows of one family apart (nullptr for none), and its value
 //   help         the family's HELP text (the same on every row of the family)
-// Rows of one family stay next to each other.
+// Rows of one family stay next to each other. The counters of the per-message path come first
+// and keep their places (offsets in WorkerStats), so rows for other paths go at the end.
 #define REACTORD_WORKER_COUNTERS(X)                                                             \
   X(accepted, "connections_accepted", nullptr, nullptr, "Connections taken into service.")      \
   X(closed, "connections_closed", nullptr, nullptr,                                             \
@@ -46,15 +47,6 @@ inline constexpr const char* kErrorsHelp =
   X(message_timeout_closed, "connections_closed_by_server", "reason", "message_timeout",        \
     kClosedByHelp)                                                                              \
   X(too_long, "connections_closed_by_server", "reason", "message_too_long", kClosedByHelp)      \
-  X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
-    "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
-    "per-address limit, with the header's address.")                                            \
-  X(proxy_untrusted, "proxy_rejected", "reason", "untrusted", kProxyRejectedHelp)               \
-  X(proxy_no_header, "proxy_rejected", "reason", "no_header", kProxyRejectedHelp)               \
-  X(proxy_too_long, "proxy_rejected", "reason", "too_long", kProxyRejectedHelp)                 \
-  X(proxy_malformed, "proxy_rejected", "reason", "malformed", kProxyRejectedHelp)               \
-  X(proxy_timeout, "proxy_rejected", "reason", "timeout", kProxyRejectedHelp)                   \
-  X(proxy_incomplete, "proxy_rejected", "reason", "incomplete", kProxyRejectedHelp)             \
   X(conn_errors, "errors", "kind", "connection", kErrorsHelp)                                   \
   X(accept_errors, "errors", "kind", "accept", kErrorsHelp)                                     \
   /* reads: the read-size histogram counts them; its live counter stays 0 */                    \
@@ -64,7 +56,16 @@ inline constexpr const char* kErrorsHelp =
   X(bytes_out, "sent_bytes", nullptr, nullptr, "Bytes written to clients.")                     \
   X(bytes_discarded, "discarded_bytes", nullptr, nullptr,                                       \
     "Bytes read and dropped while waiting for the EOF of a client the server closed "           \
-    "(included in received_bytes).")
+    "(included in received_bytes).")                                                            \
+  X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
+    "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
+    "per-address limit, with the header's address.")                                            \
+  X(proxy_untrusted, "proxy_rejected", "reason", "untrusted", kProxyRejectedHelp)               \
+  X(proxy_no_header, "proxy_rejected", "reason", "no_header", kProxyRejectedHelp)               \
+  X(proxy_too_long, "proxy_rejected", "reason", "too_long", kProxyRejectedHelp)                 \
+  X(proxy_malformed, "proxy_rejected", "reason", "malformed", kProxyRejectedHelp)               \
+  X(proxy_timeout, "proxy_rejected", "reason", "timeout", kProxyRejectedHelp)                   \
+  X(proxy_incomplete, "proxy_rejected", "reason", "incomplete", kProxyRejectedHelp)
 
 // The read-size histogram: reads of 1 byte up to the largest read a worker makes (64 KiB).
 inline constexpr size_t kReadSizeBuckets = 17;
