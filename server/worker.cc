@@ -210,6 +210,9 @@ void Worker::proxyHeaderDone(ProxyHeaderReader& reader, const char* data, size_t
   common::UniqueFd fd = reader.takeFd();
   removeReader(index);
   admit(std::move(fd), client, data, size);
+  // Refused by the per-address limit, it may have been this worker's last one while draining (the
+  // address's other connections can be on other workers).
+  reportIfDrained();
 }
 
 void Worker::proxyHeaderFailed(ProxyHeaderReader& reader) {
