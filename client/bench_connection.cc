@@ -287,6 +287,11 @@ void BenchConnection::fail(Failure failure, int64_t now, int error_number) {
   common::Counter* const kCounters[] = {&counters.mismatches, &counters.resets, &counters.timeouts,
                                         &counters.connect_failures};
   kCounters[static_cast<int>(failure)]->add();
+  if (failure == Failure::kConnect && error_number == ECONNREFUSED) {
+    counters.connect_refused.add();
+  } else if (failure == Failure::kConnect && error_number == ETIMEDOUT) {
+    counters.connect_timeouts.add();
+  }
   LOG_FIRST_N(WARNING, 10) << "connection to " << context_.options->address.toString() << ": "
                            << failureName(static_cast<int>(failure))
                            << (error_number != 0 ? std::string(": ") + std::strerror(error_number)

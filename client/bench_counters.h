@@ -8,14 +8,17 @@ namespace reactord::client {
 
 // Every counter of a reactor-bench worker, once: the live counters, the snapshot and its sum and
 // difference come from this list. X(name, what it counts).
-#define REACTOR_BENCH_COUNTERS(X)                                             \
-  X(messages, "replies received whole and verified")                          \
-  X(connects, "connections established")                                      \
-  X(closes, "connections closed, for any reason")                             \
-  X(mismatches, "replies that differ from what the protocol promises")        \
-  X(resets, "resets, and closes by the server that were not asked for")       \
-  X(timeouts, "no reply (or no close after a half-close) within the timeout") \
-  X(connect_failures, "refused, failed or timed-out connects")                \
+#define REACTOR_BENCH_COUNTERS(X)                                                  \
+  X(messages, "replies received whole and verified")                               \
+  X(connects, "connections established")                                           \
+  X(closes, "connections closed, for any reason")                                  \
+  X(mismatches, "replies that differ from what the protocol promises")             \
+  X(resets, "resets, and closes by the server that were not asked for")            \
+  X(timeouts, "no reply (or no close after a half-close) within the timeout")      \
+  X(connect_failures, "refused, failed or timed-out connects")                     \
+  X(connect_refused, "connect_failures refused by the server (ECONNREFUSED)")      \
+  X(connect_timeouts, "connect_failures not completed within the timeout")         \
+  X(missed_connects, "churn at --connect_rate: connects due with every slot busy") \
   X(settled, "mode=idle: connections verified or given up on")
 
 // A copy of a worker's counters at one moment, or a sum or difference of several. A value type.

@@ -31,6 +31,10 @@ DEFINE_int32(pipeline, 1,
 DEFINE_double(duration_s, 10, "Measured seconds (mode=idle: how long connections are held)");
 DEFINE_double(warmup_s, 1, "Seconds of load before the measured window, excluded from figures");
 DEFINE_double(rate, 10000, "mode=rate: messages per second in total");
+DEFINE_double(connect_rate, 0,
+              "mode=churn: new connections per second in total, on a fixed schedule whatever the "
+              "server does (open loop; a connect due while every --connections slot is busy is "
+              "counted as missed). 0 = closed loop: each slot reconnects as soon as it is done");
 DEFINE_int32(timeout_ms, 5000,
              "A message without its reply this long is a timeout; also bounds "
              "connects and the final close");
@@ -54,6 +58,7 @@ DEFINE_validator(pipeline, &checks::validPositive);
 DEFINE_validator(duration_s, &checks::validNonNegative);
 DEFINE_validator(warmup_s, &checks::validNonNegative);
 DEFINE_validator(rate, &checks::validNonNegative);
+DEFINE_validator(connect_rate, &checks::validNonNegative);
 DEFINE_validator(timeout_ms, &checks::validPositive);
 DEFINE_validator(proxy_header, &checks::validProxyHeader);
 DEFINE_validator(proxy_source, &checks::validProxySource);
@@ -71,6 +76,9 @@ std::string crossCheck(const reactord::client::BenchOptions& options) {
   }
   if (options.mode == BenchMode::kRate && options.rate <= 0) {
     return "--mode=rate needs a positive --rate";
+  }
+  if (options.connect_rate > 0 && options.mode != BenchMode::kChurn) {
+    return "--connect_rate applies to --mode=churn only";
   }
   if (options.mode != BenchMode::kIdle && options.duration_s <= 0) {
     return "--duration_s must be positive";
@@ -100,6 +108,7 @@ std::string optionsFromFlags(reactord::client::BenchOptions* options) {
   options->duration_s = FLAGS_duration_s;
   options->warmup_s = FLAGS_warmup_s;
   options->rate = FLAGS_rate;
+  options->connect_rate = FLAGS_connect_rate;
   options->timeout_ms = FLAGS_timeout_ms;
   options->progress = FLAGS_progress;
   options->proxy.kind = *reactord::client::parseProxyHeaderKind(FLAGS_proxy_header);

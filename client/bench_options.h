@@ -32,7 +32,8 @@ struct BenchOptions {
   int pipeline = 1;
   double duration_s = 10;
   double warmup_s = 1;
-  double rate = 0;  // messages/s in total, mode=rate only
+  double rate = 0;          // messages/s in total, mode=rate only
+  double connect_rate = 0;  // mode=churn: connects/s in total (open loop); 0 = closed loop
   int timeout_ms = 5000;
   bool progress = true;  // one line per second on stderr
   // A PROXY protocol header sent first on every connection (a server run with --proxy_protocol).

@@ -33,8 +33,11 @@ std::string formatJson(const BenchResult& r) {
           perSecond(static_cast<double>(r.window.connects), r.duration_s));
   appendf(out,
           R"("errors":{"mismatches":%)" PRIu64 R"(,"resets":%)" PRIu64 R"(,"timeouts":%)" PRIu64
-          R"(,"connect_failures":%)" PRIu64 "},",
-          r.all.mismatches, r.all.resets, r.all.timeouts, r.all.connect_failures);
+          R"(,"connect_failures":%)" PRIu64 R"(,"connect_refused":%)" PRIu64
+          R"(,"connect_timeouts":%)" PRIu64 "},",
+          r.all.mismatches, r.all.resets, r.all.timeouts, r.all.connect_failures,
+          r.all.connect_refused, r.all.connect_timeouts);
+  appendf(out, R"("missed_connects":%)" PRIu64 ",", r.all.missed_connects);
   appendf(out, R"("latency_us":{"p50":%.3f,"p90":%.3f,"p99":%.3f,)",
           micros(r.latency.percentile(50)), micros(r.latency.percentile(90)),
           micros(r.latency.percentile(99)));
@@ -91,9 +94,13 @@ std::string formatSummary(const BenchResult& r) {
   }
   appendf(out,
           "  errors        mismatches %" PRIu64 "  resets %" PRIu64 "  timeouts %" PRIu64
-          "  connect_failures %" PRIu64 "%s\n",
+          "  connect_failures %" PRIu64 " (refused %" PRIu64 ", timed out %" PRIu64 ")%s\n",
           r.all.mismatches, r.all.resets, r.all.timeouts, r.all.connect_failures,
-          r.failed() ? "  <- FAILED" : "");
+          r.all.connect_refused, r.all.connect_timeouts, r.failed() ? "  <- FAILED" : "");
+  if (r.all.missed_connects > 0) {
+    appendf(out, "  missed        %" PRIu64 " connects due while every slot was busy\n",
+            r.all.missed_connects);
+  }
   appendf(out, "  client CPU    %.3f s  (%.2f s per million messages)\n", r.client_cpu_s,
           r.window.messages > 0 ? r.client_cpu_s * 1e6 / messages : 0.0);
   const std::string warning = clientLagWarning(r);

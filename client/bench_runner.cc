@@ -79,7 +79,9 @@ void BenchRunner::startWorkers(const BenchSchedule& schedule) {
     plan.first_id = next_id;
     plan.connections = options_.connections / options_.threads +
                        (i < options_.connections % options_.threads ? 1 : 0);
-    plan.rate = options_.rate * plan.connections / options_.connections;
+    const double total_rate =
+        options_.mode == BenchMode::kChurn ? options_.connect_rate : options_.rate;
+    plan.rate = total_rate * plan.connections / options_.connections;
     next_id += static_cast<uint32_t>(plan.connections);
     workers_.push_back(std::make_unique<BenchWorker>(options_, payloads_, schedule, plan));
   }

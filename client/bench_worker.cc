@@ -78,7 +78,8 @@ void BenchWorker::setUpLoop() {
   for (int i = 0; i < plan_.connections; ++i) {
     connections_.push_back(
         std::make_unique<BenchConnection>(context_, plan_.first_id + static_cast<uint32_t>(i)));
-    ready_.push_back(connections_.back().get());
+    // At --connect_rate the schedule starts them; otherwise they all start now.
+    (connectRateMode() ? idle_ : ready_).push_back(connections_.back().get());
   }
   setUpTimers();
 }
@@ -105,13 +106,18 @@ void BenchWorker::setUpTimers() {
     window_end_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onWindowEnd>, this);
     addTimerAt(window_end_, schedule_.window_end_ns);
   }
-  if (options_.mode == BenchMode::kRate && plan_.rate > 0 && plan_.connections > 0) {
+  const bool open_loop = options_.mode == BenchMode::kRate || connectRateMode();
+  if (open_loop && plan_.rate > 0 && plan_.connections > 0) {
     rate_interval_ns_ = 1e9 / plan_.rate;
     // Workers start a fraction of an interval apart, so they do not send in lock step.
     rate_origin_ns_ = schedule_.start_ns +
                       static_cast<int64_t>(rate_interval_ns_ * plan_.index / options_.threads);
     rate_next_ns_ = rate_origin_ns_;
-    rate_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onRate>, this);
+    if (connectRateMode()) {
+      rate_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onConnectRate>, this);
+    } else {
+      rate_.assign(base_.get(), -1, 0, &thunk<&BenchWorker::onRate>, this);
+    }
     addTimerAt(rate_, rate_next_ns_);
   }
 }
@@ -122,6 +128,10 @@ void BenchWorker::addTimerAt(common::Event& event, int64_t at_ns) {
 }
 
 void BenchWorker::requestStart(BenchConnection* connection, int64_t at_ns) {
+  if (connectRateMode()) {
+    idle_.push_back(connection);  // the schedule, not the slot, decides when it connects again
+    return;
+  }
   if (at_ns <= nowNanos()) {
     ready_.push_back(connection);
     kick_.activate(EV_TIMEOUT);
@@ -132,6 +142,10 @@ void BenchWorker::requestStart(BenchConnection* connection, int64_t at_ns) {
 
 void BenchWorker::connectSettled() {
   --connecting_;
+  if (connect_rate_blocked_ && !context_.draining) {
+    connect_rate_blocked_ = false;
+    rate_.activate(EV_TIMEOUT);
+  }
   if (!ready_.empty()) {
     kick_.activate(EV_TIMEOUT);
   }
@@ -192,6 +206,7 @@ void BenchWorker::endWindow(int64_t now) {
   rate_.remove();
   ready_.clear();
   retry_.clear();
+  idle_.clear();
   for (const auto& connection : connections_) {
     connection->drain(now);
   }
@@ -203,6 +218,30 @@ void BenchWorker::onRate() {
     connections_[rate_sequence_ % connections_.size()]->sendAt(rate_next_ns_, now);
     if (context_.measuring) {
       send_lag_.record(static_cast<uint64_t>(now - rate_next_ns_));
+    }
+    ++rate_sequence_;
+    rate_next_ns_ = rate_origin_ns_ +
+                    static_cast<int64_t>(static_cast<double>(rate_sequence_) * rate_interval_ns_);
+  }
+  addTimerAt(rate_, rate_next_ns_);
+}
+
+void BenchWorker::onConnectRate() {
+  const int64_t now = nowNanos();
+  for (int started = 0; rate_next_ns_ <= now && started < kRateBatch; ++started) {
+    if (connecting_ >= kMaxConnecting) {
+      // Connects due while this many are in progress (a late timer on a busy machine): start them
+      // late rather than not at all, as soon as one settles (connectSettled()).
+      connect_rate_blocked_ = true;
+      return;
+    }
+    if (idle_.empty()) {
+      counters_.missed_connects.add();  // every slot busy: counted, never hidden
+    } else {
+      BenchConnection* connection = idle_.front();
+      idle_.pop_front();
+      ++connecting_;
+      connection->start(now);
     }
     ++rate_sequence_;
     rate_next_ns_ = rate_origin_ns_ +

@@ -29,7 +29,8 @@ struct BenchWorkerPlan {
   int index = 0;
   uint32_t first_id = 0;  // connection ids first_id .. first_id + connections - 1
   int connections = 0;
-  double rate = 0;  // messages/s for this worker's connections, mode=rate
+  double rate = 0;  // messages/s for this worker's connections, mode=rate; connects/s for churn
+                    // at --connect_rate
 };
 
 // One load-generator thread: its own event_base and connections, counters that the runner reads
@@ -78,6 +79,10 @@ class BenchWorker final : private ConnectionOwner {
   void onWindowStart();
   void onWindowEnd();
   void onRate();
+  void onConnectRate();
+  bool connectRateMode() const {
+    return options_.mode == BenchMode::kChurn && options_.connect_rate > 0;
+  }
   void onWake();
   void onKick();
   void endWindow(int64_t now);
@@ -101,7 +106,9 @@ class BenchWorker final : private ConnectionOwner {
   std::vector<std::unique_ptr<BenchConnection>> connections_;
   std::deque<BenchConnection*> ready_;                      // to start as soon as possible
   std::deque<std::pair<BenchConnection*, int64_t>> retry_;  // to start at a time (FIFO)
+  std::deque<BenchConnection*> idle_;  // churn at --connect_rate: slots free for the next connect
   int connecting_ = 0;
+  bool connect_rate_blocked_ = false;  // connects due wait for one in progress to settle
   common::Event tick_, window_start_, window_end_, rate_, kick_, wake_;
   uint64_t rate_sequence_ = 0;  // messages scheduled so far
   double rate_interval_ns_ = 0;

@@ -22,7 +22,7 @@ SocketAddress asIpv6(const SocketAddress& address) {
   v6->sin6_addr.s6_addr[10] = 0xff;
   v6->sin6_addr.s6_addr[11] = 0xff;
   std::memcpy(&v6->sin6_addr.s6_addr[12], &v4->sin_addr, 4);
-  return SocketAddress::fromStorage(storage);
+  return SocketAddress::of(storage);
 }
 
 void appendBigEndian16(std::string* out, size_t value) {

@@ -40,7 +40,7 @@ std::optional<SocketAddress> SocketAddress::peerOf(int fd) {
   return address;
 }
 
-SocketAddress SocketAddress::fromStorage(const sockaddr_storage& storage) {
+SocketAddress SocketAddress::of(const sockaddr_storage& storage) {
   SocketAddress address;
   address.storage_ = storage;
   return address;
@@ -84,6 +84,27 @@ std::string SocketAddress::toString() const {
 bool SocketAddress::isIpv6Any() const {
   return family() == AF_INET6 &&
          IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+}
+
+std::optional<uint32_t> SocketAddress::ipv4() const {
+  if (family() == AF_INET) {
+    return ntohl(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr);
+  }
+  const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr;
+  if (family() == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&v6)) {
+    uint32_t v4;
+    std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+    return ntohl(v4);
+  }
+  return std::nullopt;
+}
+
+bool SocketAddress::isMulticast() const {
+  if (const auto v4 = ipv4()) {
+    return (*v4 >> 28) == 0xe;  // 224.0.0.0/4
+  }
+  return family() == AF_INET6 &&
+         IN6_IS_ADDR_MULTICAST(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
 }
 
 socklen_t SocketAddress::length() const {

@@ -20,8 +20,8 @@ class SocketAddress {
   static std::optional<SocketAddress> localOf(int fd);
   // The address a socket is connected to (getpeername), or nullopt when the call fails.
   static std::optional<SocketAddress> peerOf(int fd);
-  // An AF_INET or AF_INET6 address from accept() or a PROXY protocol header.
-  static SocketAddress fromStorage(const sockaddr_storage& storage);
+  // The address accept() or recvfrom() filled in (IPv4 or IPv6).
+  static SocketAddress of(const sockaddr_storage& storage);
 
   int family() const { return storage_.ss_family; }
   uint16_t port() const;
@@ -31,6 +31,11 @@ class SocketAddress {
   // The IP alone, without the port: "1.2.3.4" or "::1".
   std::string ipString() const;
   bool isIpv6Any() const;
+  // 224.0.0.0/4 or ff00::/8, also as an IPv4-mapped IPv6 address.
+  bool isMulticast() const;
+  // The IPv4 address in host byte order, also from an IPv4-mapped IPv6 address (::ffff:a.b.c.d);
+  // nullopt for any other IPv6 address.
+  std::optional<uint32_t> ipv4() const;
 
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const;

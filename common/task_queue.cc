@@ -9,7 +9,11 @@
 
 namespace reactord::common {
 
-TaskQueue::TaskQueue() : wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+TaskQueue::TaskQueue() : wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  if (!wake_fd_.valid()) {
+    error_ = errno;
+  }
+}
 
 void TaskQueue::post(std::function<void()> task) {
   bool was_empty;

@@ -14,9 +14,11 @@ namespace reactord::common {
 // (muduo's runInLoop). post() is thread-safe; runAll() is for the consumer thread only.
 class TaskQueue {
  public:
-  // Aborts if no eventfd can be made; check valid() first where that can be a resource shortage.
+  // Makes the eventfd; when that fails (no descriptor left), valid() is false and error() is the
+  // errno, and the queue must not be used.
   TaskQueue();
   bool valid() const { return wake_fd_.valid(); }
+  int error() const { return error_; }
   int fd() const { return wake_fd_.get(); }
 
   void post(std::function<void()> task);
@@ -25,6 +27,7 @@ class TaskQueue {
 
  private:
   UniqueFd wake_fd_;
+  int error_ = 0;
   std::mutex mutex_;
   std::vector<std::function<void()>> tasks_;  // guarded by mutex_
 };

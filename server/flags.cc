@@ -13,12 +13,15 @@
 
 #include "common/cidr_list.h"
 #include "common/cpu_count.h"
+#include "common/listen_socket.h"
 #include "common/socket_address.h"
+#include "common/unix_socket.h"
 #include "common/wire_protocol.h"
 #include "server/command_line.h"
 
 DEFINE_string(bind, "0.0.0.0",
-              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families.");
+              "Address to listen on: an IPv4 or IPv6 address; '::' serves both families. "
+              "Multicast and broadcast addresses are refused.");
 DEFINE_int32(port, 7000, "TCP port to listen on (0 = any free port; the log says which).");
 DEFINE_int32(workers, 0,
              "Worker threads, each with its own event loop and SO_REUSEPORT listener. 0 = the CPUs "
@@ -55,7 +58,8 @@ DEFINE_int32(write_timeout_s, 0,
 DEFINE_int32(message_timeout_s, 0,
              "ack: close a connection (after 'ERR message timeout') whose current message is "
              "still unfinished after this many seconds, even if bytes keep trickling in "
-             "(slowloris). 0 = never.");
+             "(slowloris). Time in which the server is not reading the connection (backpressure) "
+             "does not count. 0 = never.");
 
 // The PROXY protocol: a balancer in front names the real client.
 DEFINE_bool(proxy_protocol, false,
@@ -81,6 +85,31 @@ DEFINE_int32(admin_port, 0,
 DEFINE_string(admin_bind, "127.0.0.1",
               "Address of the admin endpoint: an IPv4 or IPv6 address. Keep it private: it "
               "needs no credentials.");
+DEFINE_int32(admin_max_connections, 16,
+             "Admin endpoint connections open at once (1..1024); one more is answered 503 and "
+             "closed at once, counted as admin_rejected. The admin port can thus take at most this "
+             "many descriptors, plus one for a moment, from the data port.");
+DEFINE_int32(admin_timeout_s, 10,
+             "Longest life of an admin connection, from accept (1..3600 s): request, response and "
+             "close must fit in it, and bytes trickling in do not extend it (an unfinished request "
+             "gets 408); counted as admin_timed_out.");
+// Upgrade in place: listening-socket takeover.
+DEFINE_string(control_socket, "",
+              "Path of a Unix-domain control socket (mode 0600, removed at exit) through which a "
+              "newer reactord started with --takeover_from=PATH can take over this one's "
+              "listening sockets: no connection is refused or reset during the upgrade. Empty = "
+              "off. A stale socket of a dead process is replaced; a live one fails the start.");
+DEFINE_string(takeover_from, "",
+              "Take over the listening sockets of the reactord whose --control_socket is PATH "
+              "instead of opening new ones: they must match --bind and --port (--port=0 takes the "
+              "old one's port). When this process serves them, the old one stops accepting and "
+              "drains as on SIGTERM. Any failure leaves the old one serving and exits 1 here. Give "
+              "the same PATH as --control_socket to take its place for the next upgrade.");
+DEFINE_bool(takeover_optional, false,
+            "With --takeover_from: when nothing listens at that path (no socket, or a stale one of "
+            "a process that is gone), start normally instead of exiting 1. Every other failure "
+            "(refused, address mismatch, permission, protocol version) still exits 1. For units "
+            "and scripts that start and upgrade with the same command line.");
 DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
@@ -98,8 +127,17 @@ bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
 }
 
 bool validateBind(const char* flag, const std::string& value) {
-  if (!reactord::common::SocketAddress::parse(value, 0)) {
+  const auto address = reactord::common::SocketAddress::parse(value, 0);
+  if (!address) {
     std::fprintf(stderr, "--%s=%s is not a numeric IPv4 or IPv6 address\n", flag, value.c_str());
+    return false;
+  }
+  const std::string reason = reactord::common::unlistenableReason(*address);
+  if (!reason.empty()) {
+    std::fprintf(stderr,
+                 "--%s=%s %s: TCP cannot take connections there; use an address of this host, or "
+                 "0.0.0.0 or :: for all of them\n",
+                 flag, value.c_str(), reason.c_str());
     return false;
   }
   return true;
@@ -126,6 +164,8 @@ bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000); }
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
+bool validateAdminConnections(const char* f, int32_t v) { return inRange(f, v, 1, 1024); }
+bool validateAdminTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
 
 bool validateCidrList(const char* flag, const std::string& value) {
   std::string error;
@@ -141,6 +181,25 @@ bool validateHeaderTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3
 bool validateStatsFormat(const char* flag, const std::string& value) {
   if (value != "text" && value != "json") {
     std::fprintf(stderr, "--%s=%s: must be text or json\n", flag, value.c_str());
+    return false;
+  }
+  return true;
+}
+
+// A control socket path: empty (off), or a path that fits a sockaddr_un with the private suffix
+// ".new.PID" that ControlSocket binds first.
+bool validateSocketPath(const char* flag, const std::string& value) {
+  constexpr size_t kSuffix = 16;  // ".new." and a pid of up to 10 digits, and room to spare
+  if (value.empty()) {
+    return true;
+  }
+  if (value.back() == '/') {
+    std::fprintf(stderr, "--%s=%s: must name a file, not a directory\n", flag, value.c_str());
+    return false;
+  }
+  if (value.size() + kSuffix > reactord::common::maxUnixPathLength()) {
+    std::fprintf(stderr, "--%s=%s is too long for a Unix socket: at most %zu characters\n", flag,
+                 value.c_str(), reactord::common::maxUnixPathLength() - kSuffix);
     return false;
   }
   return true;
@@ -166,7 +225,11 @@ DEFINE_validator(proxy_protocol_from, &validateCidrList);
 DEFINE_validator(proxy_header_timeout_s, &validateHeaderTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
+DEFINE_validator(admin_max_connections, &validateAdminConnections);
+DEFINE_validator(admin_timeout_s, &validateAdminTimeout);
 DEFINE_validator(stats_format, &validateStatsFormat);
+DEFINE_validator(control_socket, &validateSocketPath);
+DEFINE_validator(takeover_from, &validateSocketPath);
 
 namespace reactord::server {
 namespace {
@@ -181,6 +244,10 @@ constexpr const char* kUsage =
     "exit 0 (a second one, or SIGQUIT, stops at once); SIGUSR1 logs a stats line now. Logs go to\n"
     "stderr unless glog is configured (--log_dir, GLOG_* variables). --admin_port serves\n"
     "/metrics (Prometheus), /stats (JSON), /healthz and /readyz over HTTP.\n"
+    "\n"
+    "Upgrade in place: run with --control_socket=PATH; start the new binary with the same flags\n"
+    "plus --takeover_from=PATH. It receives the listening sockets themselves (queued connections\n"
+    "included), serves them, then the old process stops accepting and drains as on SIGTERM.\n"
     "\n"
     "Every flag can also come from the environment as FLAGS_<name> (FLAGS_port=7100) or from a\n"
     "file (--flagfile=PATH, one --name=value a line, '#' comments). The command line wins over\n"
@@ -302,7 +369,12 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.proxy_header_timeout_s = FLAGS_proxy_header_timeout_s;
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
+  options.admin_max_connections = static_cast<uint32_t>(FLAGS_admin_max_connections);
+  options.admin_timeout_s = FLAGS_admin_timeout_s;
   options.stats_format = FLAGS_stats_format == "json" ? StatsFormat::kJson : StatsFormat::kText;
+  options.control_socket = FLAGS_control_socket;
+  options.takeover_from = FLAGS_takeover_from;
+  options.takeover_optional = FLAGS_takeover_optional;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

@@ -31,6 +31,10 @@ class Listener {
   void close();
   // Thread-safe: true until close().
   bool open() const;
+  // Thread-safe: a new descriptor of the same socket (close-on-exec), for a takeover; invalid once
+  // closed. Closing the copy never closes the socket while this descriptor is open, and the
+  // reverse.
+  common::UniqueFd duplicate() const;
 
  private:
   mutable std::mutex mutex_;

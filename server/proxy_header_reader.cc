@@ -14,7 +14,7 @@ namespace {
 using common::ProxyHeaderParser;
 
 std::string addressText(const sockaddr_storage& address) {
-  return common::SocketAddress::fromStorage(address).toString();
+  return common::SocketAddress::of(address).toString();
 }
 
 }  // namespace

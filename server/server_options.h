@@ -44,7 +44,18 @@ struct ServerOptions {
   // The admin endpoint and the stats line's format.
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
+  uint32_t admin_max_connections = 16;  // open at once; one more is answered 503 and closed
+  int admin_timeout_s = 10;             // the longest life of an admin connection, from accept
   StatsFormat stats_format = StatsFormat::kText;
+  // Listening-socket takeover: this process's control socket ("" = none), and the control socket
+  // of the process to take the listeners from ("" = open them).
+  std::string control_socket;
+  std::string takeover_from;
+  bool takeover_optional = false;  // nothing listening at takeover_from: start normally
+  // Refuse to start on a port where something listens already (a second instance would silently
+  // share its traffic through SO_REUSEPORT). Always on in reactord; off only in a test build that
+  // compares upgrade methods (tests/deploy/CMakeLists.txt).
+  bool check_busy_port = true;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
 };
 

@@ -132,6 +132,14 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerC
   out.family("reactord_draining", Type::kGauge,
              "1 from the moment shutdown begins (no new connections accepted), else 0.");
   out.sample("reactord_draining", {}, uint64_t{report.draining ? 1u : 0u});
+  out.family("reactord_takeovers_served_total", Type::kCounter,
+             "Listening-socket takeovers this process served: its listeners went to a newer "
+             "process (0 or 1).");
+  out.sample("reactord_takeovers_served_total", {}, report.takeovers_served);
+  out.family("reactord_takeovers_received_total", Type::kCounter,
+             "Listening-socket takeovers this process made: it took an older process's "
+             "listeners (0 or 1).");
+  out.sample("reactord_takeovers_received_total", {}, report.takeovers_received);
   out.family("reactord_workers", Type::kGauge,
              "Worker threads; source tells how the count was chosen.");
   out.sample("reactord_workers", {{"source", report.workers_source}},
@@ -143,6 +151,22 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerC
   out.sample("reactord_uptime_seconds", {}, report.uptime_s);
   out.family("reactord_build_info", Type::kGauge, "Always 1; version is the reactord version.");
   out.sample("reactord_build_info", {{"version", report.version}}, uint64_t{1});
+}
+
+void writeAdmin(PrometheusWriter& out, const AdminCounts& admin) {
+  out.family("reactord_admin_active_connections", Type::kGauge,
+             "Open connections of the admin endpoint now (at most --admin_max_connections).");
+  out.sample("reactord_admin_active_connections", {}, admin.active());
+  out.family("reactord_admin_connections_rejected_total", Type::kCounter,
+             "Admin connections answered 503 and closed at once: --admin_max_connections were "
+             "open.");
+  out.sample("reactord_admin_connections_rejected_total", {}, admin.rejected);
+  out.family("reactord_admin_connections_timed_out_total", Type::kCounter,
+             "Admin connections closed at --admin_timeout_s before their response was sent.");
+  out.sample("reactord_admin_connections_timed_out_total", {}, admin.timed_out);
+  out.family("reactord_admin_accept_errors_total", Type::kCounter,
+             "Failed accept() calls on the admin port (EMFILE and the like).");
+  out.sample("reactord_admin_accept_errors_total", {}, admin.accept_errors);
 }
 
 void writeJsonCounters(JsonWriter& out, const WorkerCounts& stats) {
@@ -165,6 +189,7 @@ std::string formatPrometheus(const StatsReport& report) {
   writeGauges(out, report, total);
   writeCounters(out, report, total);
   writeHistograms(out, report, total);
+  writeAdmin(out, report.admin);
   return out.take();
 }
 
@@ -177,8 +202,16 @@ std::string formatStatsJson(const StatsReport& report) {
   out.key("draining").value(report.draining);
   out.key("start_time_s").value(report.start_time_s);
   out.key("uptime_s").value(report.uptime_s);
+  out.key("takeovers_served").value(report.takeovers_served);
+  out.key("takeovers_received").value(report.takeovers_received);
   out.key("total").beginObject();
   writeJsonCounters(out, sum(report.workers));
+  out.endObject();
+  out.key("admin").beginObject();
+  out.key("active").value(report.admin.active());
+#define REACTORD_ADMIN_JSON(name, what) out.key(#name).value(report.admin.name);
+  REACTORD_ADMIN_COUNTERS(REACTORD_ADMIN_JSON)
+#undef REACTORD_ADMIN_JSON
   out.endObject();
   out.key("per_worker").beginArray();
   for (size_t w = 0; w < report.workers.size(); ++w) {

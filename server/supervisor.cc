@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "server/startup_error.h"
 #include "server/stats_line.h"
 
 namespace reactord::server {
@@ -27,10 +28,6 @@ double secondsBetween(std::chrono::steady_clock::time_point from,
 
 Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, AdminServer* admin)
     : workers_(workers), admin_(admin), options_(options), started_(Clock::now()) {
-  const sigset_t signals = handledSignals();
-  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
-  PCHECK(signal_fd_.valid()) << "signalfd for the supervisor";
-  PCHECK(tasks_.valid()) << "eventfd for the supervisor";
   last_stats_time_ = started_;
   next_stats_ = started_ + (options_.stats_interval_s > 0
                                 ? std::chrono::duration_cast<Clock::duration>(
@@ -39,6 +36,23 @@ Supervisor::Supervisor(WorkerGroup& workers, const ServerOptions& options, Admin
 }
 
 Supervisor::~Supervisor() { join(); }
+
+bool Supervisor::open(std::string* error) {
+  if (!tasks_.valid()) {
+    *error = std::string("the supervisor: cannot open its wake-up eventfd: ") +
+             std::strerror(tasks_.error()) + resourceHint(tasks_.error());
+    return false;
+  }
+  const sigset_t signals = handledSignals();
+  signal_fd_.reset(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signal_fd_.valid()) {
+    const int failure = errno;
+    *error = std::string("the supervisor: cannot open its signalfd: ") + std::strerror(failure) +
+             resourceHint(failure);
+    return false;
+  }
+  return true;
+}
 
 sigset_t Supervisor::handledSignals() {
   sigset_t set;
@@ -49,8 +63,10 @@ sigset_t Supervisor::handledSignals() {
   return set;
 }
 
-void Supervisor::start() {
-  thread_ = std::thread([this] { run(); });
+bool Supervisor::start(std::string* error) {
+  DCHECK(signal_fd_.valid()) << "open() first";
+  return startThread(
+      &thread_, [this] { run(); }, "the supervisor", error);
 }
 
 void Supervisor::join() {
@@ -70,6 +86,23 @@ void Supervisor::connectionsGone(int /*worker*/) {
   tasks_.post([this] {
     ++workers_drained_;
     checkDrain();
+  });
+}
+
+void Supervisor::handedOver(pid_t new_pid) {
+  tasks_.post([this, new_pid] {
+    if (draining_ || stopping_) {
+      return;
+    }
+    LOG(INFO) << "takeover: pid " << new_pid
+              << " serves the listeners now; this process drains as on SIGTERM";
+    handed_over_ = true;
+    if (admin_ != nullptr) {
+      // The new process binds the same admin port as soon as this one lets it go.
+      admin_->stop();
+      LOG(INFO) << "takeover: admin endpoint closed for pid " << new_pid;
+    }
+    beginDrain();
   });
 }
 
@@ -148,7 +181,9 @@ void Supervisor::beginDrain() {
   draining_ = true;
   drain_started_ = Clock::now();
   drain_deadline_ = drain_started_ + std::chrono::seconds(options_.drain_timeout_s);
-  LOG(INFO) << "draining: closing listeners after accepting what is queued, serving "
+  LOG(INFO) << (handed_over_ ? "draining: listeners handed over, serving "
+                             : "draining: closing listeners after accepting what is queued, "
+                               "serving ")
             << workers_.activeConnections() << " open connections for up to "
             << options_.drain_timeout_s << "s";
   workers_.beginDrain();
@@ -183,9 +218,20 @@ void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
   std::vector<WorkerCounts> snapshots = workers_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
-  const StatsLine line =
+  StatsLine line =
       makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,
                     secondsBetween(final_line ? started_ : last_stats_time_, now));
+  // Process-wide, since the start (0 or 1 each): a takeover is the process's event, not a
+  // worker's.
+  line.add("takeovers_served", workers_.takeoversServed());
+  line.add("takeovers_received", workers_.takeoversReceived());
+  if (admin_ != nullptr) {
+    const AdminCounts admin = admin_->stats();
+    const AdminCounts interval = final_line ? admin : admin - last_admin_stats_;
+    line.add("admin_rejected", interval.rejected);
+    line.add("admin_timed_out", interval.timed_out);
+    last_admin_stats_ = admin;
+  }
   LOG(INFO) << (options_.stats_format == StatsFormat::kJson ? line.json() : line.text());
   last_stats_ = std::move(snapshots);
   last_stats_time_ = now;

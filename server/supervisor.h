@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,8 @@ namespace reactord::server {
 //   again, SIGQUIT  immediate stop: close everything now, exit 0.
 //   SIGUSR1         a stats line now.
 //   SIGHUP          logged and ignored (there is no configuration to reload).
+//   a takeover      (handedOver(), from the control server) the same drain as SIGTERM; the workers
+//                   stopped accepting and closed their copies of the listeners before it.
 // The drain ends when every worker has reported both "listeners closed" and "no connection left"
 // (DrainObserver), or at the deadline: nothing is polled. The admin endpoint, when there is one, is
 // stopped last, after the final stats line, so that /readyz answers 503 for the whole drain.
@@ -39,13 +42,20 @@ class Supervisor final : public DrainObserver {
   // The signals the supervisor takes; main blocks them before any thread starts.
   static sigset_t handledSignals();
 
-  // Main-thread-only: starts the thread (after the workers started).
-  void start();
+  // Main-thread-only, before the workers start: opens the signalfd and the task queue's eventfd;
+  // false with `error` saying what was short.
+  bool open(std::string* error);
+  // Main-thread-only: starts the thread (after the workers started); false with `error` when it
+  // cannot be started.
+  bool start(std::string* error);
   // Main-thread-only: waits for the end of shutdown.
   void join();
 
   void listenersClosed(int worker) override;
   void connectionsGone(int worker) override;
+  // Thread-safe: process `new_pid` took the listeners over and every worker stopped accepting;
+  // drain exactly as on SIGTERM (the listeners are closed already: nothing is swept or reset).
+  void handedOver(pid_t new_pid);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -67,6 +77,7 @@ class Supervisor final : public DrainObserver {
   common::UniqueFd signal_fd_;
   common::TaskQueue tasks_;
   bool draining_ = false;
+  bool handed_over_ = false;  // the drain follows a takeover: the listeners are the new process's
   bool stopping_ = false;
   int listeners_closed_ = 0;  // workers that reported it during this drain
   int workers_drained_ = 0;   // workers that reported no connection left
@@ -75,6 +86,7 @@ class Supervisor final : public DrainObserver {
   Clock::time_point next_stats_;
   Clock::time_point last_stats_time_;
   std::vector<WorkerCounts> last_stats_;
+  AdminCounts last_admin_stats_;
   std::thread thread_;
 };
 

@@ -14,6 +14,7 @@
 #include "server/ack_protocol.h"
 #include "server/echo_protocol.h"
 #include "server/protocol_connection.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
 namespace {
@@ -37,16 +38,35 @@ std::unique_ptr<Connection> makeConnection(const ConnectionContext& context, com
   return connection;
 }
 
-std::string addressText(const sockaddr_storage& address) {
-  return common::SocketAddress::fromStorage(address).toString();
-}
-
 uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerSecond; }
 
 }  // namespace
 
-Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
-               ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer)
+std::unique_ptr<Worker> Worker::create(int index, const ServerOptions& options,
+                                       std::vector<Listener*> listeners, ConnectionLimit& limit,
+                                       PerIpLimit& per_ip_limit, DrainObserver& drain_observer,
+                                       std::string* error) {
+  std::string why;
+  common::EventBasePtr base = common::makeEventBase(common::BaseLocking::kSingleThread, &why);
+  if (base == nullptr) {
+    const int failure = errno;
+    *error = "worker " + std::to_string(index) + ": " + why + resourceHint(failure);
+    return nullptr;
+  }
+  std::unique_ptr<Worker> worker(new Worker(index, options, std::move(base), std::move(listeners),
+                                            limit, per_ip_limit, drain_observer));
+  if (!worker->tasks_.valid()) {
+    const int failure = worker->tasks_.error();
+    *error = "worker " + std::to_string(index) +
+             ": cannot open its wake-up eventfd: " + std::strerror(failure) + resourceHint(failure);
+    return nullptr;
+  }
+  return worker;
+}
+
+Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr base,
+               std::vector<Listener*> listeners, ConnectionLimit& limit, PerIpLimit& per_ip_limit,
+               DrainObserver& drain_observer)
     : index_(index),
       options_(options),
       limit_(limit),
@@ -58,8 +78,7 @@ Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> l
                                                      : EchoProtocol::kReadBytes),
       header_timeout_ticks_(ticks(options.proxy_header_timeout_s)),
       scratch_(new char[kScratchBytes]),
-      base_(common::makeSingleThreadBase()) {
-  PCHECK(tasks_.valid()) << "eventfd for worker " << index_;
+      base_(std::move(base)) {
   context_.base = base_.get();
   context_.scratch = scratch_.get();
   context_.stats = &stats_;
@@ -80,16 +99,19 @@ Worker::Worker(int index, const ServerOptions& options, std::vector<Listener*> l
     listeners_.push_back(std::move(slot));
   }
   accept_retry_event_.assign(base_.get(), -1, 0, &Worker::onAcceptRetry, this);
-  wake_event_.assign(base_.get(), tasks_.fd(), EV_READ | EV_PERSIST, &Worker::onWake, this);
-  wake_event_.add();
+  if (tasks_.valid()) {  // else create() gives the worker up
+    wake_event_.assign(base_.get(), tasks_.fd(), EV_READ | EV_PERSIST, &Worker::onWake, this);
+    wake_event_.add();
+  }
   tick_event_.assign(base_.get(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
 }
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
 
-void Worker::start() {
-  thread_ = std::thread([this] { run(); });
+bool Worker::start(std::string* error) {
+  return startThread(
+      &thread_, [this] { run(); }, "worker " + std::to_string(index_), error);
 }
 
 void Worker::join() {
@@ -148,8 +170,8 @@ bool Worker::acceptOne(ListenerSlot& slot) {
 void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   if (!limit_.tryAcquire()) {
     stats_.rejected.add();
-    VLOG(1) << "worker " << index_ << ": --max_connections reached, closing fd " << fd.get()
-            << " from " << addressText(peer);
+    VLOG(1) << "worker " << index_ << ": --max_connections reached, closing the connection from "
+            << common::SocketAddress::of(peer).toString();
     return;  // closed by fd's destructor
   }
   if (options_.proxy_protocol) {
@@ -165,8 +187,9 @@ void Worker::admit(common::UniqueFd fd, const sockaddr_storage& client, const ch
   if (!per_ip_limit_.tryAcquire(ip)) {
     limit_.release();
     stats_.per_ip_rejected.add();
-    VLOG(1) << "worker " << index_ << ": --max_connections_per_ip reached for "
-            << addressText(client) << ", closing fd " << fd.get();
+    VLOG(1) << "worker " << index_
+            << ": --max_connections_per_ip reached, closing the connection from "
+            << common::SocketAddress::of(client).toString();
     return;
   }
   const int one = 1;
@@ -188,8 +211,9 @@ void Worker::readProxyHeader(common::UniqueFd fd, const sockaddr_storage& peer) 
     limit_.release();
     stats_.proxy_untrusted.add();
     LOG_EVERY_T(WARNING, 10) << "worker " << index_ << ": closing connections from sources outside "
-                             << "--proxy_protocol_from (this one from " << addressText(peer) << ")";
-    VLOG(1) << "worker " << index_ << ": " << addressText(peer)
+                             << "--proxy_protocol_from (this one from "
+                             << common::SocketAddress::of(peer).toString() << ")";
+    VLOG(1) << "worker " << index_ << ": " << common::SocketAddress::of(peer).toString()
             << " may not send a PROXY header, closing fd " << fd.get();
     return;
   }
@@ -286,9 +310,12 @@ void Worker::beginDrain() {
     return;
   }
   draining_ = true;
-  // Everything that completed its handshake before now: bounded by the backlog.
+  // Everything that completed its handshake before now: bounded by the backlog. Listeners handed
+  // over to another process are closed already: what they queue is not this process's.
   for (auto& slot : listeners_) {
-    acceptBurst(*slot, options_.backlog + kAcceptsPerEvent);
+    if (slot->listener->fd() >= 0) {
+      acceptBurst(*slot, options_.backlog + kAcceptsPerEvent);
+    }
   }
   closeListeners();
   LOG(INFO) << "worker " << index_ << ": listener closed, " << connection_count_
@@ -310,6 +337,13 @@ void Worker::closeListeners() {
     slot->event.reset();
     slot->listener->close();
   }
+}
+
+void Worker::stopAccepting() {
+  DCHECK(onLoopThread());
+  closeListeners();
+  LOG(INFO) << "worker " << index_ << ": stopped accepting (listeners taken over), "
+            << connection_count_ << " connections open";
 }
 
 void Worker::stop() {

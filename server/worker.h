@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -46,14 +47,18 @@ class DrainObserver {
 // other threads only through post().
 class Worker final : private ConnectionOwner, private ProxyHeaderOwner {
  public:
-  Worker(int index, const ServerOptions& options, std::vector<Listener*> listeners,
-         ConnectionLimit& limit, PerIpLimit& per_ip_limit, DrainObserver& drain_observer);
+  // Main-thread-only: a worker with its event loop and wake-up eventfd, or null with `error` saying
+  // what could not be made (descriptors, memory) and what to change.
+  static std::unique_ptr<Worker> create(int index, const ServerOptions& options,
+                                        std::vector<Listener*> listeners, ConnectionLimit& limit,
+                                        PerIpLimit& per_ip_limit, DrainObserver& drain_observer,
+                                        std::string* error);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Main-thread-only.
-  void start();
+  // Main-thread-only. start() returns false with `error` when the thread cannot be created.
+  bool start(std::string* error);
   void join();
 
   // Thread-safe: runs `task` on the worker's thread, in order. Tasks posted before start() run
@@ -69,6 +74,10 @@ class Worker final : private ConnectionOwner, private ProxyHeaderOwner {
   // Closes every connection (after one last try to send what is pending), counting them as
   // forced, and leaves the loop.
   void stop();
+  // Posted by the WorkerGroup after another process took the listeners over: stops accepting at
+  // once, without taking in what is queued (the sockets and their queues are the new process's
+  // now), and closes this process's descriptors of them, which leaves the sockets open.
+  void stopAccepting();
 
  private:
   // One listener as this worker serves it: its accept event.
@@ -82,6 +91,9 @@ class Worker final : private ConnectionOwner, private ProxyHeaderOwner {
                                                             common::UniqueFd, const IpKey&,
                                                             const char* data, size_t size);
 
+  Worker(int index, const ServerOptions& options, common::EventBasePtr base,
+         std::vector<Listener*> listeners, ConnectionLimit& limit, PerIpLimit& per_ip_limit,
+         DrainObserver& drain_observer);
   static void onAcceptable(int fd, short what, void* slot);
   static void onWake(int fd, short what, void* self);
   static void onTick(int fd, short what, void* self);

@@ -2,9 +2,20 @@
 
 #include <glog/logging.h>
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
 #include "common/listen_socket.h"
+#include "server/startup_error.h"
 
 namespace reactord::server {
+namespace {
+
+// How long stopAccepting() waits for the workers: each answers within one pass of its loop.
+constexpr std::chrono::milliseconds kStopAcceptingTimeout{5000};
+
+}  // namespace
 
 WorkerGroup::WorkerGroup(const ServerOptions& options)
     : options_(options),
@@ -19,7 +30,7 @@ bool WorkerGroup::listen(std::string* error) {
     *error = "--bind=" + options_.bind + " is not an IPv4 or IPv6 address";
     return false;
   }
-  if (address->port() != 0 && common::addressInUse(*address, error)) {
+  if (options_.check_busy_port && address->port() != 0 && common::addressInUse(*address, error)) {
     return false;
   }
   std::vector<std::unique_ptr<Listener>> listeners;
@@ -27,7 +38,7 @@ bool WorkerGroup::listen(std::string* error) {
     common::ListenResult result =
         common::openListenSocket(*address, options_.backlog, /*reuse_port=*/true);
     if (!result.fd.valid()) {
-      *error = result.error;
+      *error = result.error + resourceHint(result.error_number);
       return false;
     }
     if (i == 0 && address->port() == 0) {
@@ -43,15 +54,57 @@ bool WorkerGroup::listen(std::string* error) {
   return true;
 }
 
-void WorkerGroup::start(DrainObserver& drain_observer) {
+bool WorkerGroup::adoptListeners(std::vector<common::UniqueFd> received,
+                                 const common::SocketAddress& address, std::string* error) {
+  const size_t taken = received.size();
+  std::vector<std::unique_ptr<Listener>> listeners;
+  for (common::UniqueFd& fd : received) {
+    listeners.push_back(std::make_unique<Listener>(std::move(fd), address));
+  }
+  // More workers than sockets received: the rest join the same SO_REUSEPORT group (same user, so
+  // the kernel lets them in), and the kernel spreads new connections over all of them.
+  while (listeners.size() < static_cast<size_t>(options_.workers)) {
+    common::ListenResult result =
+        common::openListenSocket(address, options_.backlog, /*reuse_port=*/true);
+    if (!result.fd.valid()) {
+      *error = "cannot open one more listener beside those taken over: " + result.error +
+               resourceHint(result.error_number);
+      return false;
+    }
+    listeners.push_back(std::make_unique<Listener>(std::move(result.fd), address));
+  }
+  if (listeners.size() > taken) {
+    LOG(INFO) << "takeover: opened " << listeners.size() - taken
+              << " more listeners beside them (one per worker)";
+  }
+  address_ = address;
+  listeners_ = std::move(listeners);
+  takeovers_received_ = 1;
+  return true;
+}
+
+bool WorkerGroup::start(DrainObserver& drain_observer, std::string* error) {
+  std::vector<std::vector<Listener*>> served(options_.workers);
+  for (size_t i = 0; i < listeners_.size(); ++i) {
+    served[i % served.size()].push_back(listeners_[i].get());
+  }
   for (int i = 0; i < options_.workers; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i, options_,
-                                                std::vector<Listener*>{listeners_[i].get()}, limit_,
-                                                per_ip_limit_, drain_observer));
+    auto worker = Worker::create(i, options_, std::move(served[i]), limit_, per_ip_limit_,
+                                 drain_observer, error);
+    if (worker == nullptr) {
+      workers_.clear();  // none has a thread yet
+      return false;
+    }
+    workers_.push_back(std::move(worker));
   }
   for (auto& worker : workers_) {
-    worker->start();
+    if (!worker->start(error)) {
+      stop();  // the ones already running leave their loops; the rest never ran
+      join();
+      return false;
+    }
   }
+  return true;
 }
 
 void WorkerGroup::beginDrain() {
@@ -72,6 +125,55 @@ void WorkerGroup::join() {
   for (auto& worker : workers_) {
     worker->join();
   }
+}
+
+std::optional<std::string> WorkerGroup::refusal() {
+  if (draining_) {
+    return std::string("draining: a shutdown (or an earlier takeover) is in progress");
+  }
+  return std::nullopt;
+}
+
+std::vector<common::UniqueFd> WorkerGroup::duplicateListeners(common::SocketAddress* address) {
+  *address = address_;
+  std::vector<common::UniqueFd> copies;
+  for (const auto& listener : listeners_) {
+    common::UniqueFd copy = listener->duplicate();
+    if (!copy.valid()) {
+      PLOG_IF(WARNING, listener->open()) << "takeover: cannot duplicate a listener";
+      return {};  // closed by a drain that began meanwhile, or out of descriptors: refused
+    }
+    copies.push_back(std::move(copy));
+  }
+  return copies;
+}
+
+void WorkerGroup::stopAccepting() {
+  draining_ = true;
+  // Shared with the posted tasks: a worker that already left its loop (an immediate stop raced
+  // with the takeover) never runs its task, and does not accept either.
+  struct Latch {
+    std::mutex mutex;
+    std::condition_variable done;
+    size_t stopped = 0;  // guarded by mutex
+  };
+  auto latch = std::make_shared<Latch>();
+  for (auto& worker : workers_) {
+    worker->post([latch, w = worker.get()] {
+      w->stopAccepting();
+      std::lock_guard<std::mutex> lock(latch->mutex);
+      ++latch->stopped;
+      latch->done.notify_one();
+    });
+  }
+  std::unique_lock<std::mutex> lock(latch->mutex);
+  if (!latch->done.wait_for(lock, kStopAcceptingTimeout,
+                            [&] { return latch->stopped == workers_.size(); })) {
+    LOG(WARNING) << "takeover: " << workers_.size() - latch->stopped << " of " << workers_.size()
+                 << " workers did not confirm within " << kStopAcceptingTimeout.count()
+                 << " ms that they stopped accepting";
+  }
+  takeovers_served_ = 1;
 }
 
 std::vector<WorkerCounts> WorkerGroup::snapshots() const {

@@ -10,16 +10,19 @@
 #include "server/listener.h"
 #include "server/per_ip_limit.h"
 #include "server/server_options.h"
+#include "server/takeover.h"
 #include "server/worker.h"
 #include "server/worker_stats.h"
 
 namespace reactord::server {
 
-// The workers and what they share: one SO_REUSEPORT Listener per worker on the same address, the
-// process-wide connection limits, and the fan-out of the supervisor's commands to every worker
-// with post(). Constructed and destroyed on the main thread; listen() and start() are
-// main-thread-only, the rest is thread-safe (called by the supervisor and admin threads).
-class WorkerGroup {
+// The workers and what they share: the SO_REUSEPORT Listeners on one address (one per worker when
+// it opens them; those taken over from another process, plus more up to one per worker, after a
+// takeover), the process-wide connection limits, and the fan-out of the supervisor's commands to
+// every worker with post(). As a TakeoverHost it hands its listeners over to a newer process.
+// Constructed and destroyed on the main thread; listen(), adoptListeners() and start() are
+// main-thread-only, the rest is thread-safe (called by the supervisor, admin and control threads).
+class WorkerGroup final : public TakeoverHost {
  public:
   explicit WorkerGroup(const ServerOptions& options);
   ~WorkerGroup();
@@ -29,11 +32,18 @@ class WorkerGroup {
   // Opens the listeners. On failure returns false with `error` naming the address and the reason;
   // nothing is left open.
   bool listen(std::string* error);
+  // Instead of listen(): serves `received`, the listening sockets taken over from another process
+  // (all bound to `address`), and opens more beside them with SO_REUSEPORT up to one per worker.
+  // False with `error` set when one more cannot be opened.
+  bool adoptListeners(std::vector<common::UniqueFd> received, const common::SocketAddress& address,
+                      std::string* error);
   // The bound address (with the real port when --port=0). Valid after listen().
   const common::SocketAddress& address() const { return address_; }
-  // Creates the workers on the listeners and starts their threads; they report the drain's
-  // progress to `drain_observer`, which must outlive them.
-  void start(DrainObserver& drain_observer);
+  // Creates the workers on the listeners (listener i goes to worker i % workers, so a worker may
+  // serve several) and starts their threads; they report the drain's progress to
+  // `drain_observer`, which must outlive them. When one cannot be made or started, stops and
+  // joins those that were and returns false with `error` naming the worker and what to change.
+  bool start(DrainObserver& drain_observer, std::string* error);
   int workerCount() const { return static_cast<int>(workers_.size()); }
 
   // Thread-safe. beginDrain() and stop() end readiness: draining() is true from their first
@@ -45,6 +55,18 @@ class WorkerGroup {
   std::vector<WorkerCounts> snapshots() const;
   // Open connections now, summed over the workers' counters.
   uint64_t activeConnections() const;
+  int listenerCount() const { return static_cast<int>(listeners_.size()); }
+
+  // TakeoverHost, called by the control server's session thread.
+  std::optional<std::string> refusal() override;
+  std::vector<common::UniqueFd> duplicateListeners(common::SocketAddress* address) override;
+  // Every worker stops accepting and closes its listeners (posted); returns once all did, or after
+  // a deadline (logged). Ends readiness like a drain.
+  void stopAccepting() override;
+  // Process-wide counters: listeners handed over to a newer process (0 or 1: it drains after one)
+  // and taken over from an older one (0 or 1). Thread-safe.
+  uint64_t takeoversServed() const { return takeovers_served_.load(); }
+  uint64_t takeoversReceived() const { return takeovers_received_.load(); }
 
  private:
   const ServerOptions options_;
@@ -52,6 +74,8 @@ class WorkerGroup {
   ConnectionLimit limit_;
   PerIpLimit per_ip_limit_;
   std::atomic<bool> draining_{false};
+  std::atomic<uint64_t> takeovers_served_{0};
+  std::atomic<uint64_t> takeovers_received_{0};
   std::vector<std::unique_ptr<Listener>> listeners_;  // declared before workers_: outlive them
   std::vector<std::unique_ptr<Worker>> workers_;
 };

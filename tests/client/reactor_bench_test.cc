@@ -51,7 +51,7 @@ BenchRun bench(uint16_t port, std::vector<std::string> flags) {
 // What every successful run must show.
 void expectClean(const BenchRun& run, const char* mode) {
   ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
-  ASSERT_EQ(run.json.size(), 22u) << run.process.out;
+  ASSERT_EQ(run.json.size(), 25u) << run.process.out;
   EXPECT_EQ(run.process.out.find('\n'), run.process.out.size() - 1) << "one line of JSON";
   EXPECT_EQ(run.json.at("mode"), mode);
   EXPECT_GT(run.number("messages"), 0);
@@ -88,6 +88,19 @@ TEST_F(ReactorBenchEchoTest, Churn) {
   EXPECT_GT(run.number("connects"), 4);
   // One message per connection: they can differ only by the connections cut by the window edges.
   EXPECT_NEAR(run.number("messages"), run.number("connects"), 8);
+}
+
+TEST_F(ReactorBenchEchoTest, ChurnAtAFixedConnectRate) {
+  // 100 slots: a slot is busy for one round trip, so they run out only if round trips take
+  // 333 ms, which even a loaded 2-core machine does not reach (20 slots did, at 66 ms).
+  const BenchRun run = bench(server_.port(), {"--mode=churn", "--connections=100",
+                                              "--connect_rate=300", "--duration_s=1"});
+  expectClean(run, "churn");
+  // The schedule sets the pace, not the server: 300 in the 1 s window, fewer only when the
+  // client's timer runs late on a loaded machine (never more).
+  EXPECT_GE(run.number("connects"), 150) << run.process.out;
+  EXPECT_LE(run.number("connects"), 302) << run.process.out;
+  EXPECT_EQ(run.number("missed_connects"), 0) << run.process.out;
 }
 
 TEST_F(ReactorBenchEchoTest, Bulk) {
@@ -138,7 +151,7 @@ TEST(ReactorBenchFailureTest, CorruptedEchoIsCountedAndFailsTheRun) {
   TestServer corrupt(TestServer::Mode::kCorrupt);
   const BenchRun run = bench(corrupt.port(), {"--connections=4"});
   EXPECT_EQ(run.process.exit_code, 1);
-  ASSERT_EQ(run.json.size(), 22u) << run.process.out;
+  ASSERT_EQ(run.json.size(), 25u) << run.process.out;
   EXPECT_GT(run.number("errors.mismatches"), 0);
   EXPECT_NE(run.process.err.find("reply mismatch"), std::string::npos) << run.process.err;
 }
@@ -158,7 +171,24 @@ TEST(ReactorBenchFailureTest, RefusedConnectsAreCounted) {
   const BenchRun run = bench(port, {"--connections=2", "--mode=churn"});
   EXPECT_EQ(run.process.exit_code, 1);
   EXPECT_GT(run.number("errors.connect_failures"), 0) << run.process.out;
+  EXPECT_EQ(run.number("errors.connect_refused"), run.number("errors.connect_failures"));
+  EXPECT_EQ(run.number("errors.connect_timeouts"), 0);
   EXPECT_NE(run.process.err.find("Connection refused"), std::string::npos);
+}
+
+TEST(ReactorBenchFailureTest, RefusedConnectsAtAFixedRateAreCountedOneEach) {
+  auto socket = common::openListenSocket(*common::SocketAddress::parse("127.0.0.1", 0), 1, false);
+  const uint16_t port = common::SocketAddress::localOf(socket.fd.get())->port();
+  socket.fd.reset();
+  // Open loop: one refusal per scheduled connect, not one per slot and retry delay.
+  const BenchRun run =
+      bench(port, {"--connections=10", "--mode=churn", "--connect_rate=200", "--duration_s=1"});
+  EXPECT_EQ(run.process.exit_code, 1);
+  // 200 connects scheduled in the 1 s window; a loaded machine may run the timer late, so
+  // between half and all of them, never more.
+  EXPECT_GE(run.number("errors.connect_refused"), 100) << run.process.out;
+  EXPECT_LE(run.number("errors.connect_refused"), 201) << run.process.out;
+  EXPECT_EQ(run.number("missed_connects"), 0) << run.process.out;
 }
 
 TEST(ReactorBenchFailureTest, RefusesMoreConnectionsThanOpenFiles) {
@@ -195,14 +225,14 @@ TEST(ReactorBenchTest, ProxyHeaderOnEveryConnection) {
   EXPECT_EQ(echo_headers.size(), 4u);
   for (const common::ProxyHeader& header : echo_headers) {
     EXPECT_EQ(header.version, 2);
-    EXPECT_EQ(common::SocketAddress::fromStorage(header.source).ipString(), "198.51.100.4");
+    EXPECT_EQ(common::SocketAddress::of(header.source).ipString(), "198.51.100.4");
   }
   // One header per connection: churn made many.
   const std::vector<common::ProxyHeader> ack_headers = ack.proxyHeaders();
   EXPECT_EQ(ack_headers.size(), ack.accepted());
   EXPECT_GT(ack_headers.size(), 2u);
   EXPECT_EQ(ack_headers.front().version, 1);
-  EXPECT_EQ(common::SocketAddress::fromStorage(ack_headers.front().source).ipString(), "127.0.0.1");
+  EXPECT_EQ(common::SocketAddress::of(ack_headers.front().source).ipString(), "127.0.0.1");
   EXPECT_EQ(echo.proxyErrors() + ack.proxyErrors(), 0u);
 }
 

@@ -184,7 +184,7 @@ TEST(ReactorClientTest, HostNames) {
 }
 
 std::string sourceIp(const common::ProxyHeader& header) {
-  return common::SocketAddress::fromStorage(header.source).ipString();
+  return common::SocketAddress::of(header.source).ipString();
 }
 
 TEST(ReactorClientTest, ProxyHeaderGoesFirstInEachVersion) {
@@ -201,11 +201,11 @@ TEST(ReactorClientTest, ProxyHeaderGoesFirstInEachVersion) {
   EXPECT_EQ(headers[0].version, 1);
   ASSERT_TRUE(headers[0].has_addresses);
   EXPECT_EQ(sourceIp(headers[0]), "127.0.0.1");  // the connection's own address
-  EXPECT_EQ(common::SocketAddress::fromStorage(headers[0].destination).port(), echo.port());
+  EXPECT_EQ(common::SocketAddress::of(headers[0].destination).port(), echo.port());
   EXPECT_EQ(headers[1].version, 2);
   ASSERT_TRUE(headers[1].has_addresses);
   EXPECT_EQ(sourceIp(headers[1]), "203.0.113.9");
-  EXPECT_NE(common::SocketAddress::fromStorage(headers[1].source).port(), 0);
+  EXPECT_NE(common::SocketAddress::of(headers[1].source).port(), 0);
   EXPECT_EQ(echo.proxyErrors(), 0u);
 }
 

@@ -59,5 +59,33 @@ TEST(LineFramerTest, TooLongIsSeenBeforeTheNewlineArrives) {
   EXPECT_TRUE(framer.feed(more.data(), more.size(), 8).too_long);
 }
 
+TEST(LineFramerTest, CrLfEndsAMessageAndItsCrDoesNotCount) {
+  LineFramer framer;
+  // A 100-byte line sent as telnet sends it, with a limit of 100.
+  EXPECT_EQ(feed(framer, std::string(100, 'x') + "\r\n", 100), 1u);
+  EXPECT_EQ(framer.partialBytes(), 0u);
+  const std::string long_line = std::string(101, 'x') + "\r\n";
+  EXPECT_TRUE(framer.feed(long_line.data(), long_line.size(), 100).too_long);
+}
+
+TEST(LineFramerTest, CrLfSplitBetweenChunksAtTheLimit) {
+  LineFramer framer;
+  EXPECT_EQ(feed(framer, std::string(8, 'x') + "\r", 8), 0u);  // may be the "\r" of "\r\n"
+  EXPECT_EQ(framer.partialBytes(), 9u);
+  EXPECT_EQ(feed(framer, "\n", 8), 1u);
+  // The same '\r' followed by anything but '\n' is part of the message: too long.
+  EXPECT_EQ(feed(framer, std::string(8, 'x') + "\r", 8), 0u);
+  const std::string next = "y";
+  EXPECT_TRUE(framer.feed(next.data(), next.size(), 8).too_long);
+}
+
+TEST(LineFramerTest, OnlyTheCrRightBeforeTheNewlineIsIgnored) {
+  LineFramer framer;
+  const std::string two_crs = std::string(8, 'x') + "\r\r\n";  // 9 bytes of message
+  EXPECT_TRUE(framer.feed(two_crs.data(), two_crs.size(), 8).too_long);
+  LineFramer other;
+  EXPECT_EQ(feed(other, "a\rb\r\n", 3), 1u);  // "a\rb": 3 bytes
+}
+
 }  // namespace
 }  // namespace reactord::common

@@ -84,7 +84,7 @@ Outcome parseByteByByte(const std::string& input) {
 }
 
 std::string addressText(const sockaddr_storage& address) {
-  return SocketAddress::fromStorage(address).toString();
+  return SocketAddress::of(address).toString();
 }
 
 void expectError(const std::string& input, Error error) {

@@ -20,7 +20,7 @@ ProxyHeader parseWhole(const std::string& header) {
 }
 
 std::string source(const ProxyHeader& header) {
-  return SocketAddress::fromStorage(header.source).toString();
+  return SocketAddress::of(header.source).toString();
 }
 
 TEST(ProxyHeaderWriterTest, V1IsTheSpecificationsLine) {

@@ -30,5 +30,21 @@ TEST(SocketAddressTest, SetPortKeepsTheAddress) {
   EXPECT_EQ(address->toString(), "10.1.2.3:65535");
 }
 
+TEST(SocketAddressTest, MulticastInBothFamiliesAndAsMappedIpv4) {
+  for (const char* ip :
+       {"224.0.0.1", "239.255.255.250", "ff02::1", "ff05::1:3", "::ffff:224.1.2.3"}) {
+    EXPECT_TRUE(SocketAddress::parse(ip, 0)->isMulticast()) << ip;
+  }
+  for (const char* ip : {"223.255.255.255", "240.0.0.1", "127.0.0.1", "::1", "fe80::1", "::"}) {
+    EXPECT_FALSE(SocketAddress::parse(ip, 0)->isMulticast()) << ip;
+  }
+}
+
+TEST(SocketAddressTest, Ipv4FromBothForms) {
+  EXPECT_EQ(SocketAddress::parse("10.1.2.3", 0)->ipv4(), 0x0a010203u);
+  EXPECT_EQ(SocketAddress::parse("::ffff:10.1.2.3", 0)->ipv4(), 0x0a010203u);
+  EXPECT_FALSE(SocketAddress::parse("::1", 0)->ipv4().has_value());
+}
+
 }  // namespace
 }  // namespace reactord::common

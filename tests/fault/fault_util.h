@@ -1,6 +1,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <fstream>
@@ -46,6 +47,23 @@ inline char processState(pid_t pid) {
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   const size_t paren = text.rfind(')');
   return paren == std::string::npos || paren + 2 >= text.size() ? '?' : text[paren + 2];
+}
+
+// The uid (and gid) of nobody/nogroup, for runs as a user without privileges.
+constexpr int kNobody = 65534;
+
+// True when a user with no rights of owner or group can run `path`: every directory on the way is
+// searchable by others and the file executable by them.
+inline bool othersCanExecute(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    struct stat info {};
+    if (stat(path.substr(0, slash).c_str(), &info) != 0 || !(info.st_mode & S_IXOTH)) {
+      return false;
+    }
+  }
+  struct stat info {};
+  return stat(path.c_str(), &info) == 0 && (info.st_mode & S_IXOTH);
 }
 
 // SIGTERM, then the exit code; the `final` line is in server.log() afterwards.

@@ -17,26 +17,10 @@
 namespace reactord::testing {
 namespace {
 
-constexpr int kNobody = 65534;
-
 // Threads of process `pid` (1 before reactord starts its workers and supervisor), 0 if gone.
 int threadCount(pid_t pid) {
   const std::optional<std::string> threads = procStatusField(pid, "Threads");
   return threads ? std::stoi(*threads) : 0;
-}
-
-// True when a user with no rights of owner or group can run `path`: every directory on the way is
-// searchable by others and the file executable by them.
-bool othersCanExecute(const std::string& path) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    struct stat info {};
-    if (stat(path.substr(0, slash).c_str(), &info) != 0 || !(info.st_mode & S_IXOTH)) {
-      return false;
-    }
-  }
-  struct stat info {};
-  return stat(path.c_str(), &info) == 0 && (info.st_mode & S_IXOTH);
 }
 
 // 16. --port=0 with 4 workers: 4 listeners on one port. A second instance on that port is refused

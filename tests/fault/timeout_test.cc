@@ -173,6 +173,40 @@ TEST(FaultTimeout, SlowlorisTrickleClosesAtTheMessageTimeout) {
       honest_acks);
 }
 
+// The message timeout counts only time in which the server was willing to read. A client that
+// pipelines 524,288 complete lines (1.5 MiB) and reads the replies (5.7 times as many bytes) only
+// 4 s later is no slowloris: the server stops reading it on its own backpressure, often with a
+// partial line at a read boundary, and that pause is not the client's doing.
+TEST(FaultTimeout, MessageTimeoutDoesNotCountTimeTheServerWasNotReading) {
+  constexpr size_t kLines = 524288;
+  constexpr size_t kAckBytes = 17;
+  ServerProcess server({"--workers=1", "--protocol=ack", "--message_timeout_s=2"});
+  auto client = TestClient::connect(server.port());
+  ASSERT_TRUE(client);
+  std::string lines;
+  lines.reserve(kLines * 3);
+  for (size_t i = 0; i < kLines; ++i) {
+    lines += "ab\n";
+  }
+  bool sent = false;
+  std::thread sender([&] { sent = client->sendAll(lines, seconds(30)); });
+  std::this_thread::sleep_for(seconds(4));  // the client's behaviour: it reads only now
+  const std::string replies = client->readExactly(kLines * kAckBytes, seconds(30));
+  sender.join();
+  EXPECT_TRUE(sent);
+  const size_t acks = replies.size() / kAckBytes;
+  EXPECT_EQ(acks, kLines);
+  EXPECT_EQ(replies.find("ERR"), std::string::npos) << replies.substr(replies.find("ERR"), 40);
+  EXPECT_FALSE(client->waitPeerGone(milliseconds(100))) << "the server closed the connection";
+  client.reset();
+  ASSERT_EQ(stopServer(server), 0);
+  EXPECT_EQ(statOf(server.statsLine(), "message_timeout_closed"), 0) << server.log();
+  std::printf(
+      "[ figure ] %zu pipelined lines, replies read 4 s later with --message_timeout_s=2: %zu "
+      "acks, message_timeout_closed=%ld\n",
+      kLines, acks, statOf(server.statsLine(), "message_timeout_closed"));
+}
+
 // 9. Idle connections close at --idle_timeout_s (2 s) +-1 s; a client that sends every second
 // (timeout / 2) is still served after 6 s (3x the timeout).
 TEST(FaultTimeout, IdleConnectionsCloseOnTimeWhileABusyOneSurvives) {

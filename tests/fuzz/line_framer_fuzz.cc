@@ -1,6 +1,6 @@
 // libFuzzer target for the ack protocol's framing: LineFramer fed the same stream in random
-// chunks must agree with a byte-at-a-time reference on the messages completed, on "too long", and
-// on the bytes of the unfinished message.
+// chunks must agree with a byte-at-a-time reference on the messages completed, on "too long" (a
+// '\r' right before '\n' not counting), and on the bytes of the unfinished message.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -16,13 +16,15 @@ struct Reference {
   size_t partial = 0;
 };
 
+// A message's length is its bytes before '\n', less one '\r' right before the '\n'; it is too long
+// once the bytes seen exceed the limit, not counting a last '\r' that may still start "\r\n".
 Reference reference(const uint8_t* data, size_t size, size_t max) {
   Reference r;
   for (size_t i = 0; i < size && !r.too_long; ++i) {
     if (data[i] == '\n') {
       ++r.complete;
       r.partial = 0;
-    } else if (++r.partial > max) {
+    } else if (++r.partial - (data[i] == '\r' ? 1 : 0) > max) {
       r.too_long = true;
     }
   }

@@ -41,8 +41,8 @@ bool sameHeader(const ProxyHeader& a, const ProxyHeader& b) {
 // The header written again from its addresses parses to the same addresses.
 void checkRewrite(const ProxyHeader& header) {
   using reactord::common::SocketAddress;
-  const SocketAddress source = SocketAddress::fromStorage(header.source);
-  const SocketAddress destination = SocketAddress::fromStorage(header.destination);
+  const SocketAddress source = SocketAddress::of(header.source);
+  const SocketAddress destination = SocketAddress::of(header.destination);
   const std::string again = header.version == 1
                                 ? reactord::common::proxyHeaderV1(source, destination)
                                 : reactord::common::proxyHeaderV2(source, destination);

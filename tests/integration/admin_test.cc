@@ -52,7 +52,7 @@ PrometheusChecker scrapeUntil(uint16_t port,
 
 TEST(AdminTest, MetricsUnderLoadMatchWhatTheClientsDid) {
   ServerProcess server({"--workers=2", "--admin_port=-1"});
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   ASSERT_NE(admin, 0) << server.log();
 
   constexpr int kClients = 20;
@@ -114,7 +114,7 @@ TEST(AdminTest, MetricsUnderLoadMatchWhatTheClientsDid) {
 
 TEST(AdminTest, RejectionsAreCountedByReason) {
   ServerProcess server({"--workers=1", "--admin_port=-1", "--max_connections=2"});
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   ASSERT_NE(admin, 0);
   auto a = TestClient::connect(server.port());
   auto b = TestClient::connect(server.port());
@@ -140,7 +140,7 @@ TEST(AdminTest, RejectionsAreCountedByReason) {
 
 TEST(AdminTest, PerIpRejectionsHaveTheirOwnReason) {
   ServerProcess server({"--workers=1", "--admin_port=-1", "--max_connections_per_ip=1"});
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   ASSERT_NE(admin, 0);
   auto a = TestClient::connect(server.port());
   ASSERT_TRUE(a);
@@ -162,7 +162,7 @@ TEST(AdminTest, PerIpRejectionsHaveTheirOwnReason) {
 
 TEST(AdminTest, ReadSizeHistogramBucketsEachRead) {
   ServerProcess server({"--workers=1", "--admin_port=-1"});
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   ASSERT_NE(admin, 0);
   auto client = TestClient::connect(server.port());
   ASSERT_TRUE(client);
@@ -186,7 +186,7 @@ TEST(AdminTest, ReadSizeHistogramBucketsEachRead) {
 
 TEST(AdminTest, ReadinessFailsFromTheStartOfTheDrainWhileConnectionsAreServed) {
   ServerProcess server({"--workers=2", "--admin_port=-1", "--drain_timeout_s=30"});
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   ASSERT_NE(admin, 0);
   EXPECT_EQ(httpRequest(admin, "GET", "/readyz").status, 200);
   EXPECT_EQ(httpRequest(admin, "GET", "/healthz").status, 200);
@@ -228,7 +228,7 @@ TEST(AdminTest, ReadinessFailsFromTheStartOfTheDrainWhileConnectionsAreServed) {
 
 TEST(AdminTest, MethodsPathsAndHead) {
   ServerProcess server({"--workers=1", "--admin_port=-1"});
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   ASSERT_NE(admin, 0);
 
   const HttpResponse get = httpRequest(admin, "GET", "/metrics");
@@ -269,7 +269,7 @@ TEST(AdminTest, OffByDefault) {
 
 TEST(AdminTest, BusyAdminPortExitsNonZeroNamingTheAddress) {
   ServerProcess first({"--workers=1", "--admin_port=-1"});
-  const uint16_t admin = first.adminPort();
+  const uint16_t admin = adminPort(first);
   ASSERT_NE(admin, 0);
   const RunResult second = runReactord({"--workers=1", "--admin_port=" + std::to_string(admin)});
   EXPECT_NE(second.exit_code, 0) << second.output;

@@ -132,7 +132,7 @@ TEST(ProxyProtocolTest, BadHeadersAreRefusedAtOnceByReasonAndOthersAreServed) {
   gone.reset();
   EXPECT_TRUE(echoes(*served, "after")) << "another connection's failure must not touch this one";
 
-  const uint16_t admin = server.adminPort();
+  const uint16_t admin = adminPort(server);
   std::string metrics;
   for (const auto deadline = Clock::now() + seconds(10); Clock::now() < deadline;) {
     metrics = httpRequest(admin, "GET", "/metrics").body;

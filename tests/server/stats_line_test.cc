@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "server/admin_stats.h"
+
 namespace reactord::server {
 namespace {
 
@@ -125,6 +127,20 @@ TEST(StatsLineTest, EveryKeyOfTheTextIsInTheJson) {
     ++keys;
   }
   EXPECT_GT(keys, workerCounters().size());
+}
+
+TEST(AdminCountsTest, SnapshotAndInterval) {
+  AdminStats live;
+  live.accepted.add(9);
+  live.closed.add(7);
+  live.rejected.add(5);
+  live.timed_out.add(2);
+  AdminCounts before;
+  before.rejected = 1;
+  const AdminCounts interval = live.snapshot() - before;
+  EXPECT_EQ(interval.rejected, 4u);
+  EXPECT_EQ(interval.timed_out, 2u);
+  EXPECT_EQ(live.snapshot().active(), 2u);
 }
 
 }  // namespace

@@ -34,11 +34,18 @@ StatsReport twoWorkers() {
   w1.closed = 5;
   w1.accept_errors = 4;
   w1.bytes_out = 99;
+  report.admin.accepted = 9;
+  report.admin.closed = 7;
+  report.admin.rejected = 3;
+  report.admin.timed_out = 1;
+  report.admin.accept_errors = 6;
   report.workers_source = "cgroup v2 cpu.max \"150000 100000\"";
   report.version = "1.2.3";
   report.draining = true;
   report.start_time_s = 1795300000.25;
   report.uptime_s = 12.5;
+  report.takeovers_served = 1;
+  report.takeovers_received = 0;
   return report;
 }
 
@@ -73,6 +80,10 @@ TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
   }
   ASSERT_TRUE(problems.empty()) << text;
   EXPECT_EQ(checker.value("reactord_connections_accepted_total"), 35.0);
+  EXPECT_EQ(checker.value("reactord_admin_active_connections"), 2.0);
+  EXPECT_EQ(checker.value("reactord_admin_connections_rejected_total"), 3.0);
+  EXPECT_EQ(checker.value("reactord_admin_connections_timed_out_total"), 1.0);
+  EXPECT_EQ(checker.value("reactord_admin_accept_errors_total"), 6.0);
   EXPECT_EQ(checker.value("reactord_worker_connections_accepted_total", {{"worker", "1"}}), 5.0);
   EXPECT_EQ(checker.value("reactord_active_connections"), 20.0);
   EXPECT_EQ(checker.value("reactord_worker_active_connections", {{"worker", "0"}}), 20.0);
@@ -91,6 +102,8 @@ TEST(StatsReportTest, PrometheusIsStrictlyValidAndHasTheNumbers) {
             2.0);
   EXPECT_EQ(checker.value("reactord_start_time_seconds"), 1795300000.25);
   EXPECT_EQ(checker.value("reactord_uptime_seconds"), 12.5);
+  EXPECT_EQ(checker.value("reactord_takeovers_served_total"), 1.0);
+  EXPECT_EQ(checker.value("reactord_takeovers_received_total"), 0.0);
   EXPECT_EQ(checker.value("reactord_build_info", {{"version", "1.2.3"}}), 1.0);
   EXPECT_EQ(checker.type("reactord_read_size_bytes"), "histogram");
   EXPECT_EQ(checker.value("reactord_read_size_bytes_bucket", {{"le", "1"}}), 1.0);
@@ -114,7 +127,8 @@ TEST(StatsReportTest, JsonHasTheSameNumbers) {
   EXPECT_EQ(json.substr(0, 86),
             "{\"version\":\"1.2.3\",\"workers\":2,\"workers_source\":\"cgroup v2 cpu.max "
             "\\\"150000 100000\\\"\",");
-  EXPECT_NE(json.find("\"draining\":true,\"start_time_s\":1795300000.25,\"uptime_s\":12.5,"),
+  EXPECT_NE(json.find("\"draining\":true,\"start_time_s\":1795300000.25,\"uptime_s\":12.5,"
+                      "\"takeovers_served\":1,\"takeovers_received\":0,"),
             std::string::npos);
   EXPECT_NE(json.find("\"total\":{\"active\":20,\"accepted\":35,\"closed\":15,\"rejected\":2,"),
             std::string::npos)
@@ -122,6 +136,12 @@ TEST(StatsReportTest, JsonHasTheSameNumbers) {
   EXPECT_NE(json.find("\"per_worker\":[{\"worker\":0,\"active\":20,\"accepted\":30,"),
             std::string::npos);
   EXPECT_NE(json.find("{\"worker\":1,\"active\":0,\"accepted\":5,"), std::string::npos);
+  EXPECT_NE(
+      json.find(
+          "\"admin\":{\"active\":2,\"accepted\":9,\"closed\":7,\"rejected\":3,\"timed_out\":1,"
+          "\"accept_errors\":6},\"per_worker\":["),
+      std::string::npos)
+      << json;
   EXPECT_NE(json.find("\"read_sizes\":{\"1\":1,\"2\":0,\"4\":0,"), std::string::npos);
   for (const CounterInfo& row : workerCounters()) {
     EXPECT_NE(json.find(std::string("\"") + row.key + "\":"), std::string::npos) << row.key;

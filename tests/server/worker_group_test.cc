@@ -66,7 +66,7 @@ TEST(WorkerGroupTest, DrainReportsListenersClosedThenEveryConnectionGone) {
   const uint16_t port = workers.address().port();
   ASSERT_NE(port, 0);
   CountingObserver observer;
-  workers.start(observer);
+  ASSERT_TRUE(workers.start(observer, &error)) << error;
 
   common::UniqueFd client = connectTo(port);
   ASSERT_TRUE(client.valid());
@@ -112,7 +112,7 @@ TEST(WorkerGroupTest, DrainReportsAWorkerWhoseLastPendingHeaderWasRefused) {
   ASSERT_TRUE(workers.listen(&error)) << error;
   const uint16_t port = workers.address().port();
   CountingObserver observer;
-  workers.start(observer);
+  ASSERT_TRUE(workers.start(observer, &error)) << error;
 
   // Every header claims 192.0.2.9: the first connection holds its one slot.
   const std::string header = common::proxyHeaderV1(*common::SocketAddress::parse("192.0.2.9", 1),

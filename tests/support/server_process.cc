@@ -9,18 +9,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace reactord::testing {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file_limit,
-            int run_as_uid, const std::vector<std::string>& environment) {
+void setLimit(int resource, rlim_t value) {
+  const rlimit limit{value, value};
+  setrlimit(resource, &limit);
+}
+
+pid_t spawn(const std::vector<std::string>& flags, int* output_fd, const ChildSetup& setup) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe2 failed");
@@ -35,17 +43,22 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    if (open_file_limit > 0) {
-      const rlimit limit{static_cast<rlim_t>(open_file_limit),
-                         static_cast<rlim_t>(open_file_limit)};
-      setrlimit(RLIMIT_NOFILE, &limit);
+    if (setup.close_stderr) {
+      close(STDERR_FILENO);
+    } else {
+      dup2(pipe_fds[1], STDERR_FILENO);
     }
-    if (run_as_uid >= 0 &&
-        (setgroups(0, nullptr) != 0 || setgid(run_as_uid) != 0 || setuid(run_as_uid) != 0)) {
+    if (setup.open_file_limit > 0) {
+      setLimit(RLIMIT_NOFILE, static_cast<rlim_t>(setup.open_file_limit));
+    }
+    const int uid = setup.run_as_uid;
+    if (uid >= 0 && (setgroups(0, nullptr) != 0 || setgid(uid) != 0 || setuid(uid) != 0)) {
       _exit(126);
     }
-    for (const std::string& entry : environment) {
+    for (const auto& [resource, value] : setup.limits) {
+      setLimit(resource, value);
+    }
+    for (const std::string& entry : setup.environment) {
       const size_t equals = entry.find('=');
       setenv(entry.substr(0, equals).c_str(), entry.substr(equals + 1).c_str(), 1);
     }
@@ -55,6 +68,21 @@ pid_t spawn(const std::vector<std::string>& flags, int* output_fd, int open_file
   close(pipe_fds[1]);
   *output_fd = pipe_fds[0];
   return pid;
+}
+
+// utime + stime of a /proc/.../stat file, in seconds.
+double cpuSecondsFromStat(const std::string& path) {
+  std::ifstream stat(path);
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) {
+      ticks += std::stol(field);  // utime, stime
+    }
+  }
+  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
 }
 
 std::optional<int> decodeStatus(int status) {
@@ -68,10 +96,15 @@ std::optional<int> decodeStatus(int status) {
 
 ServerProcess::ServerProcess(std::vector<std::string> flags, bool wait_listening,
                              int open_file_limit, int run_as_uid,
-                             const std::vector<std::string>& environment) {
+                             const std::vector<std::string>& environment)
+    : ServerProcess(std::move(flags), ChildSetup{open_file_limit, run_as_uid, environment, {}},
+                    wait_listening) {}
+
+ServerProcess::ServerProcess(std::vector<std::string> flags, const ChildSetup& setup,
+                             bool wait_listening) {
   flags.insert(flags.begin(), {"--port=0", "--stats_interval_s=0"});
   int output_fd = -1;
-  pid_ = spawn(flags, &output_fd, open_file_limit, run_as_uid, environment);
+  pid_ = spawn(flags, &output_fd, setup);
   reader_ = std::thread([this, output_fd] { readLog(output_fd); });
   if (!wait_listening) {
     return;
@@ -153,17 +186,7 @@ long ServerProcess::rssKb() const {
 }
 
 double ServerProcess::cpuSeconds() const {
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string field;
-  long ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) {
-      ticks += std::stol(field);  // utime, stime
-    }
-  }
-  return static_cast<double>(ticks) / sysconf(_SC_CLK_TCK);
+  return cpuSecondsFromStat("/proc/" + std::to_string(pid_) + "/stat");
 }
 
 int ServerProcess::fdCount() const {
@@ -184,17 +207,6 @@ uint64_t ServerProcess::blockedSignals() const {
   return mask ? std::stoull(*mask, nullptr, 16) : 0;
 }
 
-uint16_t ServerProcess::adminPort() const {
-  const std::string needle = "admin listening on ";
-  if (!waitForLog(needle, milliseconds(10000))) {
-    return 0;
-  }
-  const std::string text = log();
-  const size_t line_end = text.find('\n', text.find(needle));
-  const size_t colon = text.rfind(':', line_end);
-  return static_cast<uint16_t>(std::stoi(text.substr(colon + 1, line_end - colon - 1)));
-}
-
 std::map<std::string, std::string> ServerProcess::statsLine(const std::string& label) const {
   return parseStatsLine(log(), label);
 }
@@ -209,6 +221,36 @@ std::map<std::string, long> stopAndCountFinal(ServerProcess& server) {
     }
   }
   return numbers;
+}
+
+double threadCpuSeconds(pid_t pid, const std::string& name) {
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) {
+    return -1;
+  }
+  double seconds = -1;
+  while (const dirent* entry = readdir(dir)) {
+    std::ifstream comm(tasks + "/" + entry->d_name + "/comm");
+    std::string comm_name;
+    if (entry->d_name[0] != '.' && std::getline(comm, comm_name) && comm_name == name) {
+      seconds = cpuSecondsFromStat(tasks + "/" + entry->d_name + "/stat");
+      break;
+    }
+  }
+  closedir(dir);
+  return seconds;
+}
+
+uint16_t adminPort(const ServerProcess& server) {
+  const std::string needle = "admin listening on ";
+  if (!server.waitForLog(needle, milliseconds(10000))) {
+    return 0;
+  }
+  const std::string log = server.log();
+  const size_t line_end = log.find('\n', log.find(needle));
+  const size_t colon = log.rfind(':', line_end);
+  return static_cast<uint16_t>(std::stoi(log.substr(colon + 1, line_end - colon - 1)));
 }
 
 std::optional<std::string> procStatusField(pid_t pid, const std::string& key) {
@@ -252,27 +294,72 @@ std::vector<long> statsList(const std::string& value) {
   return numbers;
 }
 
-int listenerCount(uint16_t port) {
-  int count = 0;
+namespace {
+
+// A listening TCP socket of this network namespace, from /proc/net/tcp or tcp6.
+struct Listener {
+  uint16_t port;
+  std::string inode;
+};
+
+std::vector<Listener> listeners() {
+  std::vector<Listener> result;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     std::ifstream file(table);
     std::string line;
     std::getline(file, line);  // header
     while (std::getline(file, line)) {
       std::istringstream fields(line);
-      std::string slot, local, remote, state;
-      fields >> slot >> local >> remote >> state;
-      const unsigned local_port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
-      count += (state == "0A" && local_port == port) ? 1 : 0;
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      if (state == "0A") {
+        const unsigned port = std::stoul(local.substr(local.rfind(':') + 1), nullptr, 16);
+        result.push_back({static_cast<uint16_t>(port), inode});
+      }
     }
   }
-  return count;
+  return result;
+}
+
+}  // namespace
+
+int listenerCount(uint16_t port) {
+  const std::vector<Listener> all = listeners();
+  return static_cast<int>(
+      std::count_if(all.begin(), all.end(), [&](const Listener& l) { return l.port == port; }));
+}
+
+std::vector<uint16_t> listeningPorts(pid_t pid) {
+  std::set<std::string> inodes;  // "socket:[12345]" -> "12345"
+  const std::string fd_dir = "/proc/" + std::to_string(pid) + "/fd";
+  if (DIR* dir = opendir(fd_dir.c_str())) {
+    while (const dirent* entry = readdir(dir)) {
+      char target[64] = {};
+      const std::string link = fd_dir + "/" + entry->d_name;
+      if (readlink(link.c_str(), target, sizeof target - 1) > 0 &&
+          std::string_view(target).starts_with("socket:[")) {
+        inodes.insert(std::string(target + 8, std::strlen(target) - 9));
+      }
+    }
+    closedir(dir);
+  }
+  std::set<uint16_t> ports;
+  for (const Listener& listener : listeners()) {
+    if (inodes.count(listener.inode) > 0) {
+      ports.insert(listener.port);
+    }
+  }
+  return {ports.begin(), ports.end()};
 }
 
 RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid,
                       const std::vector<std::string>& environment) {
-  ServerProcess process(flags, /*wait_listening=*/false, /*open_file_limit=*/0, run_as_uid,
-                        environment);
+  return runReactord(flags, ChildSetup{0, run_as_uid, environment, {}});
+}
+
+RunResult runReactord(const std::vector<std::string>& flags, const ChildSetup& setup) {
+  ServerProcess process(flags, setup, /*wait_listening=*/false);
   RunResult result;
   result.exit_code = process.waitExit(milliseconds(10000)).value_or(-1000);
   process.waitForOutputEnd(milliseconds(2000));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -26,10 +27,25 @@ constexpr long kSanitizerMemoryFactor = 3;
 constexpr long kSanitizerMemoryFactor = 1;
 #endif
 
+// What the child does between fork and exec, besides sending its stdout and stderr to the log.
+struct ChildSetup {
+  int open_file_limit = 0;  // RLIMIT_NOFILE, soft and hard; 0 = inherited
+  // setgid/setuid to it (the same number for the group, as nobody/nogroup 65534); needs root.
+  int run_as_uid = -1;
+  std::vector<std::string> environment;  // NAME=VALUE entries added to the child's environment
+  // Further limits (resource, value for soft and hard), set after setuid: RLIMIT_NPROC set before
+  // it would make the kernel refuse the exec itself when that user already runs a process.
+  std::vector<std::pair<int, rlim_t>> limits;
+  bool close_stderr = false;  // exec with fd 2 closed (`2>&-`): the log gets stdout only
+};
+
 // The real reactord binary, started with --port=0 and the given flags; its stderr is collected by
 // a reader thread. The destructor kills it if it still runs. Test-thread-only but log access.
 class ServerProcess {
  public:
+  // Starts the server as `setup` says; `wait_listening` as below.
+  ServerProcess(std::vector<std::string> flags, const ChildSetup& setup,
+                bool wait_listening = true);
   // Starts the server and waits (up to 10 s) for its "listening on" line, unless `wait_listening`
   // is false (for runs that are meant to fail). A non-zero `open_file_limit` sets the server's
   // RLIMIT_NOFILE (soft and hard) before it starts.
@@ -62,9 +78,6 @@ class ServerProcess {
   // signal N. A blocked signal is queued for the supervisor instead of killing the process by its
   // default action. 0 once the process is gone.
   uint64_t blockedSignals() const;
-  // The admin endpoint's port, from the log line "admin listening on ADDR:PORT" (for servers run
-  // with --admin_port=-1); 0 when that line does not come within 10 s.
-  uint16_t adminPort() const;
   // The keys of the server's last stats line labelled `label` ("final" or "stats").
   std::map<std::string, std::string> statsLine(const std::string& label = "final") const;
 
@@ -94,6 +107,15 @@ struct RunResult {
 };
 RunResult runReactord(const std::vector<std::string>& flags, int run_as_uid = -1,
                       const std::vector<std::string>& environment = {});
+RunResult runReactord(const std::vector<std::string>& flags, const ChildSetup& setup);
+
+// CPU seconds (user + system) that the thread of process `pid` named `name` (its comm, as
+// "reactord-admin") has used; -1 when there is no such thread.
+double threadCpuSeconds(pid_t pid, const std::string& name);
+
+// The admin port from the server's log line "admin listening on ADDR:PORT" (waited for up to
+// 10 s); 0 when it never came.
+uint16_t adminPort(const ServerProcess& server);
 
 // The value of `key` ("VmRSS", "SigBlk", "Threads", ...) in /proc/PID/status, after its colon;
 // nullopt once the process is gone.
@@ -104,6 +126,9 @@ std::optional<std::string> procStatusField(pid_t pid, const std::string& key);
 std::map<std::string, std::string> parseStatsLine(const std::string& log, const std::string& label);
 // Sockets in LISTEN state on `port`, from /proc/net/tcp and tcp6 (this network namespace).
 int listenerCount(uint16_t port);
+// The TCP ports process `pid` listens on (each once, sorted), from its descriptors' socket inodes
+// and /proc/net/tcp and tcp6: for a server whose log cannot be read.
+std::vector<uint16_t> listeningPorts(pid_t pid);
 
 // A comma-separated stats value as numbers.
 std::vector<long> statsList(const std::string& value);
