@@ -75,7 +75,7 @@ struct ProxyHeader {
 // a v2 header ends after exactly 16 + its length field bytes, a v1 header at its CRLF; the bytes
 // after it in the same piece are the caller's. TLVs are checked for shape and skipped (the
 // optional CRC32C TLV is not verified); after LOCAL or an unspecified family or transport the
-// declared bytes are skipped unread, as the specification says. Holds about 400 bytes whatever the
+// declared bytes are skipped unread, as the specification says. Holds 456 bytes whatever the
 // header's length: TLVs and AF_UNIX addresses are counted, not stored. A value type; not
 // thread-safe (one connection's).
 class ProxyHeaderParser {

@@ -34,7 +34,7 @@ class ProxyHeaderOwner {
 // socket has (at most one protocol read), feeds the parser, and on the first byte that cannot be a
 // header, on EOF or on a reset tells its owner and counts why (proxy_rejected{reason}); on the
 // header's end it counts proxy_accepted and hands over the bytes that followed. Holds the socket,
-// one event and the parser: about 500 bytes, whatever the header's length. No write, no reply.
+// one event and the parser: 752 bytes, whatever the header's length. No write, no reply.
 //
 // Owned by its worker (a table indexed by fd), used only on that worker's thread, destroyed by the
 // worker from inside its callback (ProxyHeaderOwner) or from the tick that found it expired.
