@@ -193,6 +193,42 @@ TEST(ProxyProtocolTest, AHeaderTrickledOneBytePerSecondIsClosedAtTheTimeout) {
   EXPECT_EQ(counts.at("proxy_accepted"), 1);
 }
 
+// Connections waiting for their header hold a --max_connections slot each: however many a client
+// opens, the server holds no more of them than that, and each no longer than the header timeout.
+TEST(ProxyProtocolTest, PendingHeadersCountAgainstMaxConnectionsUntilTheirTimeout) {
+  constexpr int kLimit = 4;
+  ServerProcess server(flags({"--workers=2", "--max_connections=" + std::to_string(kLimit),
+                              "--proxy_header_timeout_s=2"}));
+  const int baseline_fds = server.fdCount();
+  std::vector<TestClient> pending;
+  for (int i = 0; i < kLimit; ++i) {
+    auto client = connectAndSend(server.port(), "PROXY");
+    ASSERT_TRUE(client);
+    pending.push_back(std::move(*client));
+  }
+  // Each takes its slot when accepted: wait until the server holds all four sockets.
+  const auto deadline = Clock::now() + seconds(10);
+  while (server.fdCount() < baseline_fds + kLimit && Clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ASSERT_EQ(server.fdCount(), baseline_fds + kLimit);
+  auto one_more = connectAndSend(server.port(), v1From("192.0.2.70", server.port()) + "x");
+  ASSERT_TRUE(one_more);
+  EXPECT_TRUE(one_more->closedWithoutReply()) << "a fifth connection got a slot";
+  for (auto& client : pending) {
+    EXPECT_TRUE(client.closedWithoutReply(milliseconds(10000))) << "not closed at the timeout";
+  }
+  // The slots are free again.
+  auto later = connectAndSend(server.port(), v1From("192.0.2.71", server.port()));
+  ASSERT_TRUE(later);
+  EXPECT_TRUE(echoes(*later, "a slot again"));
+  later.reset();
+  const auto counts = stopAndCountFinal(server);
+  EXPECT_EQ(counts.at("rejected"), 1);
+  EXPECT_EQ(counts.at("proxy_timeout"), kLimit);
+  EXPECT_EQ(counts.at("proxy_accepted"), 1);
+}
+
 TEST(ProxyProtocolTest, HeadersFromUntrustedSourcesAreRefused) {
   ServerProcess server(flags({"--workers=2", "--proxy_protocol_from=127.0.0.2/32,::1"}));
   auto untrusted = connectAndSend(server.port(), v2From("192.0.2.40", server.port()) + "data");
