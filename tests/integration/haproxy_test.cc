@@ -91,8 +91,7 @@ TEST(HaproxyTest, ParserReadsWhatHaproxySendsForEachClientAddress) {
       EXPECT_FALSE(header.local);
       ASSERT_TRUE(header.has_addresses);
       const auto client_address = common::SocketAddress::localOf(client->fd());
-      EXPECT_EQ(common::SocketAddress::of(header.source).toString(),
-                client_address->toString());
+      EXPECT_EQ(common::SocketAddress::of(header.source).toString(), client_address->toString());
       EXPECT_EQ(common::SocketAddress::of(header.destination).toString(),
                 "127.0.0.1:" + std::to_string(frontend));
       if (version == 2) {
