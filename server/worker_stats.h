@@ -14,6 +14,13 @@ inline constexpr const char* kRejectedHelp =
     "Connections closed at once, without being served, by the limit named in reason.";
 inline constexpr const char* kClosedByHelp =
     "Connections the server closed for the reason given (a subset of connections_closed).";
+inline constexpr const char* kProxyRejectedHelp =
+    "Connections closed without a reply before a PROXY protocol header was accepted "
+    "(--proxy_protocol), by reason: untrusted = from outside --proxy_protocol_from; no_header = "
+    "the first bytes were not a header; too_long = past 107 bytes (v1) or a length field past "
+    "2048 (v2); malformed = any other error; timeout = not complete within "
+    "--proxy_header_timeout_s; incomplete = the client closed or reset first, or the server "
+    "stopped.";
 inline constexpr const char* kErrorsHelp =
     "Errors by kind: connection = a read or write error ended a connection (resets and the like); "
     "accept = a failed accept() call.";
@@ -25,7 +32,8 @@ inline constexpr const char* kErrorsHelp =
 //   family       the Prometheus family, without "reactord_" and "_total"
 //   label        a label telling the rows of one family apart (nullptr for none), and its value
 //   help         the family's HELP text (the same on every row of the family)
-// Rows of one family stay next to each other.
+// Rows of one family stay next to each other. The counters of the per-message path come first
+// and keep their places (offsets in WorkerStats), so rows for other paths go at the end.
 #define REACTORD_WORKER_COUNTERS(X)                                                             \
   X(accepted, "connections_accepted", nullptr, nullptr, "Connections taken into service.")      \
   X(closed, "connections_closed", nullptr, nullptr,                                             \
@@ -48,7 +56,16 @@ inline constexpr const char* kErrorsHelp =
   X(bytes_out, "sent_bytes", nullptr, nullptr, "Bytes written to clients.")                     \
   X(bytes_discarded, "discarded_bytes", nullptr, nullptr,                                       \
     "Bytes read and dropped while waiting for the EOF of a client the server closed "           \
-    "(included in received_bytes).")
+    "(included in received_bytes).")                                                            \
+  X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
+    "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
+    "per-address limit, with the header's address.")                                            \
+  X(proxy_untrusted, "proxy_rejected", "reason", "untrusted", kProxyRejectedHelp)               \
+  X(proxy_no_header, "proxy_rejected", "reason", "no_header", kProxyRejectedHelp)               \
+  X(proxy_too_long, "proxy_rejected", "reason", "too_long", kProxyRejectedHelp)                 \
+  X(proxy_malformed, "proxy_rejected", "reason", "malformed", kProxyRejectedHelp)               \
+  X(proxy_timeout, "proxy_rejected", "reason", "timeout", kProxyRejectedHelp)                   \
+  X(proxy_incomplete, "proxy_rejected", "reason", "incomplete", kProxyRejectedHelp)
 
 // The read-size histogram: reads of 1 byte up to the largest read a worker makes (64 KiB).
 inline constexpr size_t kReadSizeBuckets = 17;
