@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "client/protocol.h"
+#include "client/proxy_header_option.h"
 #include "common/socket_address.h"
 
 namespace reactord::client {
@@ -35,6 +36,8 @@ struct BenchOptions {
   double connect_rate = 0;  // mode=churn: connects/s in total (open loop); 0 = closed loop
   int timeout_ms = 5000;
   bool progress = true;  // one line per second on stderr
+  // A PROXY protocol header sent first on every connection (a server run with --proxy_protocol).
+  ProxyHeaderOption proxy;
 };
 
 // When the phases of a run begin, on the CLOCK_MONOTONIC nanosecond scale of nowNanos(). For

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cidr_list.h"
 #include "common/cpu_count.h"
 #include "common/listen_socket.h"
 #include "common/socket_address.h"
@@ -59,6 +60,23 @@ DEFINE_int32(message_timeout_s, 0,
              "still unfinished after this many seconds, even if bytes keep trickling in "
              "(slowloris). Time in which the server is not reading the connection (backpressure) "
              "does not count. 0 = never.");
+
+// The PROXY protocol: a balancer in front names the real client.
+DEFINE_bool(proxy_protocol, false,
+            "Every connection must begin with a PROXY protocol header, version 1 or 2 (what "
+            "HAProxy's send-proxy/send-proxy-v2, nginx's proxy_protocol and cloud load balancers "
+            "send); the client address it names is the one --max_connections_per_ip and the logs "
+            "use. A connection without a valid header, or from a source outside "
+            "--proxy_protocol_from, is closed without a reply. Only for a port that balancers "
+            "alone can reach.");
+DEFINE_string(proxy_protocol_from, reactord::common::kPrivateAndLoopbackCidrs,
+              "With --proxy_protocol: the sources allowed to send a header (the balancers), as "
+              "comma-separated IPv4/IPv6 networks; a connection from anywhere else is refused. "
+              "The default is loopback and the private ranges; 0.0.0.0/0,::/0 trusts every "
+              "source.");
+DEFINE_int32(proxy_header_timeout_s, 3,
+             "With --proxy_protocol: close a connection whose header is not complete this many "
+             "seconds after it was accepted.");
 
 // The admin endpoint.
 DEFINE_int32(admin_port, 0,
@@ -167,6 +185,17 @@ bool validateMissMs(const char* f, int32_t v) { return inRange(f, v, 50, 600000)
 bool validateMegamissMs(const char* f, int32_t v) { return inRange(f, v, 50, 3600000); }
 bool validateKillS(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 
+bool validateCidrList(const char* flag, const std::string& value) {
+  std::string error;
+  if (!reactord::common::CidrList::parse(value, &error)) {
+    std::fprintf(stderr, "--%s=%s: %s\n", flag, value.c_str(), error.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool validateHeaderTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
+
 bool validateStatsFormat(const char* flag, const std::string& value) {
   if (value != "text" && value != "json") {
     std::fprintf(stderr, "--%s=%s: must be text or json\n", flag, value.c_str());
@@ -210,6 +239,8 @@ DEFINE_validator(stats_interval_s, &validateStats);
 DEFINE_validator(max_connections_per_ip, &validatePerIp);
 DEFINE_validator(write_timeout_s, &validateTimeout);
 DEFINE_validator(message_timeout_s, &validateTimeout);
+DEFINE_validator(proxy_protocol_from, &validateCidrList);
+DEFINE_validator(proxy_header_timeout_s, &validateHeaderTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
 DEFINE_validator(admin_max_connections, &validateAdminConnections);
@@ -370,6 +401,10 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.max_connections_per_ip = static_cast<uint32_t>(FLAGS_max_connections_per_ip);
   options.write_timeout_s = FLAGS_write_timeout_s;
   options.message_timeout_s = FLAGS_message_timeout_s;
+  options.proxy_protocol = FLAGS_proxy_protocol;
+  std::string error;
+  options.proxy_protocol_from = *common::CidrList::parse(FLAGS_proxy_protocol_from, &error);
+  options.proxy_header_timeout_s = FLAGS_proxy_header_timeout_s;
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
   options.admin_max_connections = static_cast<uint32_t>(FLAGS_admin_max_connections);

@@ -21,6 +21,7 @@
 #include "server/listener.h"
 #include "server/loop_lag_probe.h"
 #include "server/per_ip_limit.h"
+#include "server/proxy_header_reader.h"
 #include "server/server_options.h"
 #include "server/worker_stats.h"
 
@@ -40,11 +41,12 @@ class DrainObserver {
 };
 
 // One reactor thread. Owns its event_base and every connection it accepted (a table indexed by
-// fd); accepts from one or more Listeners, which the WorkerGroup owns. Constructed and destroyed by
-// the WorkerGroup on the main thread; start()/join() are main-thread-only, post() and stats() are
-// thread-safe, and everything else runs on the worker's own thread, reached from other threads
-// only through post().
-class Worker final : private ConnectionOwner {
+// fd), and with --proxy_protocol the accepted sockets whose PROXY header is still awaited (another
+// table indexed by fd); accepts from one or more Listeners, which the WorkerGroup owns. Constructed
+// and destroyed by the WorkerGroup on the main thread; start()/join() are main-thread-only, post()
+// and stats() are thread-safe, and everything else runs on the worker's own thread, reached from
+// other threads only through post().
+class Worker final : private ConnectionOwner, private ProxyHeaderOwner {
  public:
   // Main-thread-only: a worker with its event loop and wake-up eventfd, or null with `error` saying
   // what could not be made (descriptors, memory) and what to change.
@@ -89,8 +91,10 @@ class Worker final : private ConnectionOwner {
     Listener* listener;
     common::Event event;
   };
+  // Makes the protocol's connection, its first read being `size` bytes at `data` (when not 0).
   using ConnectionFactory = std::unique_ptr<Connection> (*)(const ConnectionContext&,
-                                                            common::UniqueFd, const IpKey&);
+                                                            common::UniqueFd, const IpKey&,
+                                                            const char* data, size_t size);
 
   Worker(int index, const ServerOptions& options, common::EventBasePtr base,
          std::vector<Listener*> listeners, ConnectionLimit& limit, PerIpLimit& per_ip_limit,
@@ -103,7 +107,16 @@ class Worker final : private ConnectionOwner {
   void acceptBurst(ListenerSlot& slot, int max_accepts);
   // Accepts one connection; false when the queue is empty or accepting had to pause.
   bool acceptOne(ListenerSlot& slot);
+  // A new socket: takes a --max_connections slot, then reads its PROXY header first or admits it.
   void adopt(common::UniqueFd fd, const sockaddr_storage& peer);
+  // Makes the connection of a socket that holds a --max_connections slot, for `client` (the
+  // per-address limit's key), `size` bytes at `data` being its first read.
+  void admit(common::UniqueFd fd, const sockaddr_storage& client, const char* data, size_t size);
+  // With --proxy_protocol: a trusted source's socket waits for its header in a ProxyHeaderReader.
+  void readProxyHeader(common::UniqueFd fd, const sockaddr_storage& peer);
+  void proxyHeaderDone(ProxyHeaderReader& reader, const char* data, size_t size) override;
+  void proxyHeaderFailed(ProxyHeaderReader& reader) override;
+  void removeReader(int fd);
   void connectionFinished(Connection& connection) override;
   void removeConnection(int fd);
   void pauseAccepting();
@@ -118,6 +131,8 @@ class Worker final : private ConnectionOwner {
   PerIpLimit& per_ip_limit_;
   DrainObserver& drain_observer_;
   const ConnectionFactory make_connection_;  // the protocol, chosen once
+  const size_t read_bytes_;                  // one read of that protocol
+  const uint32_t header_timeout_ticks_;      // --proxy_header_timeout_s
   WorkerStats stats_;
   std::unique_ptr<char[]> scratch_;
   uint32_t tick_ = 0;
@@ -133,6 +148,8 @@ class Worker final : private ConnectionOwner {
   LoopLagProbe lag_probe_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   size_t connection_count_ = 0;
+  std::vector<std::unique_ptr<ProxyHeaderReader>> readers_;  // indexed by fd; --proxy_protocol
+  size_t reader_count_ = 0;
   bool draining_ = false;
   bool reported_gone_ = false;
 

@@ -14,6 +14,13 @@ inline constexpr const char* kRejectedHelp =
     "Connections closed at once, without being served, by the limit named in reason.";
 inline constexpr const char* kClosedByHelp =
     "Connections the server closed for the reason given (a subset of connections_closed).";
+inline constexpr const char* kProxyRejectedHelp =
+    "Connections closed without a reply before a PROXY protocol header was accepted "
+    "(--proxy_protocol), by reason: untrusted = from outside --proxy_protocol_from; no_header = "
+    "the first bytes were not a header; too_long = past 107 bytes (v1) or a length field past "
+    "2048 (v2); malformed = any other error; timeout = not complete within "
+    "--proxy_header_timeout_s; incomplete = the client closed or reset first, or the server "
+    "stopped.";
 inline constexpr const char* kErrorsHelp =
     "Errors by kind: connection = a read or write error ended a connection (resets and the like); "
     "accept = a failed accept() call.";
@@ -25,7 +32,8 @@ inline constexpr const char* kErrorsHelp =
 //   family       the Prometheus family, without "reactord_" and "_total"
 //   label        a label telling the rows of one family apart (nullptr for none), and its value
 //   help         the family's HELP text (the same on every row of the family)
-// Rows of one family stay next to each other.
+// Rows of one family stay next to each other. The counters of the per-message path come first
+// and keep their places (offsets in WorkerStats), so rows for other paths go at the end.
 #define REACTORD_WORKER_COUNTERS(X)                                                             \
   X(accepted, "connections_accepted", nullptr, nullptr, "Connections taken into service.")      \
   X(closed, "connections_closed", nullptr, nullptr,                                             \
@@ -49,6 +57,15 @@ inline constexpr const char* kErrorsHelp =
   X(bytes_discarded, "discarded_bytes", nullptr, nullptr,                                       \
     "Bytes read and dropped while waiting for the EOF of a client the server closed "           \
     "(included in received_bytes).")                                                            \
+  X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
+    "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
+    "per-address limit, with the header's address.")                                            \
+  X(proxy_untrusted, "proxy_rejected", "reason", "untrusted", kProxyRejectedHelp)               \
+  X(proxy_no_header, "proxy_rejected", "reason", "no_header", kProxyRejectedHelp)               \
+  X(proxy_too_long, "proxy_rejected", "reason", "too_long", kProxyRejectedHelp)                 \
+  X(proxy_malformed, "proxy_rejected", "reason", "malformed", kProxyRejectedHelp)               \
+  X(proxy_timeout, "proxy_rejected", "reason", "timeout", kProxyRejectedHelp)                   \
+  X(proxy_incomplete, "proxy_rejected", "reason", "incomplete", kProxyRejectedHelp)             \
   X(loop_miss, "loop_misses", nullptr, nullptr,                                                 \
     "Loop-lag probes that ran later than --watchdog_miss_ms after they were due (a stalled "    \
     "loop; mega-misses included).")                                                             \
@@ -69,16 +86,17 @@ using ReadSizeCounts = common::Log2Counts<kReadSizeBuckets>;
 //   unit        recorded units per base unit: 1000 for milliseconds shown as seconds
 //   per_worker  true: also reactord_worker_<family>{worker="N"}; false: the process's only
 //   help        the family's HELP text
-#define REACTORD_WORKER_HISTOGRAMS(X)                                                          \
-  X(loop_lag_us, 26, "loop_lag_seconds", 1000000, true,                                        \
-    "How late each loop-lag probe ran after it was due (one every --watchdog_miss_ms/4, at "   \
-    "most 50 ms): the time a ready event waits for the loop. Includes the timer's resolution " \
-    "(libevent's coarse clock, a few ms).")                                                    \
-  X(connection_ms, 28, "connection_duration_seconds", 1000, false,                             \
-    "How long each connection was open, from accept to close, recorded when it closes.")       \
-  X(connection_in_bytes, 42, "connection_received_bytes", 1, false,                            \
-    "Bytes read from each connection over its life, recorded when it closes.")                 \
-  X(connection_out_bytes, 42, "connection_sent_bytes", 1, false,                               \
+#define REACTORD_WORKER_HISTOGRAMS(X)                                                            \
+  X(loop_lag_us, 26, "loop_lag_seconds", 1000000, true,                                          \
+    "How late each loop-lag probe ran after it was due (one every --watchdog_miss_ms/4, at "     \
+    "most 50 ms): the time a ready event waits for the loop. Includes the timer's resolution "   \
+    "(libevent's coarse clock, a few ms).")                                                      \
+  X(connection_ms, 28, "connection_duration_seconds", 1000, false,                               \
+    "How long each connection was in service, from accept (with --proxy_protocol, from the end " \
+    "of its PROXY header) to close, recorded when it closes.")                                   \
+  X(connection_in_bytes, 42, "connection_received_bytes", 1, false,                              \
+    "Bytes read from each connection over its life, recorded when it closes.")                   \
+  X(connection_out_bytes, 42, "connection_sent_bytes", 1, false,                                 \
     "Bytes written to each connection over its life, recorded when it closes.")
 
 // Every gauge of a worker, once: the stats line (text and JSON), /stats and /metrics come from

@@ -44,6 +44,10 @@ TEST(StartupTest, BadFlagsExitNonZeroNamingTheFlag) {
       {"--drain_timeout_s=-5", "drain_timeout_s"},
       {"--idle_timeout_s=-1", "idle_timeout_s"},
       {"--backlog=0", "backlog"},
+      {"--proxy_protocol_from=10.1.0.0/8", "proxy_protocol_from"},
+      {"--proxy_protocol_from=", "proxy_protocol_from"},
+      {"--proxy_protocol_from=example.com", "proxy_protocol_from"},
+      {"--proxy_header_timeout_s=0", "proxy_header_timeout_s"},
       {"--no_such_flag=1", "no_such_flag"},
       {"stray-argument", "stray-argument"},
   };
