@@ -28,7 +28,11 @@ ssize_t sendSome(int fd, const char* data, size_t size) {
 
 Connection::Connection(const ConnectionContext& context, common::UniqueFd fd, const IpKey& peer,
                        event_callback_fn callback)
-    : context_(context), fd_(std::move(fd)), peer_(peer), last_active_tick_(context.now()) {
+    : context_(context),
+      fd_(std::move(fd)),
+      peer_(peer),
+      opened_(std::chrono::steady_clock::now()),
+      last_active_tick_(context.now()) {
   event_.assign(context_.base, fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
                 callback, this);
   event_.add();
@@ -72,6 +76,7 @@ void Connection::send(const char* data, size_t size) {
     n = 0;
   }
   context_.stats->bytes_out.add(n);
+  sent_ += n;
   if (static_cast<size_t>(n) < size) {
     write_tick_ = context_.now();
     pending_ = std::make_unique<common::OutputBuffer>();
@@ -88,6 +93,7 @@ void Connection::flushPending() {
     return;
   }
   context_.stats->bytes_out.add(n);
+  sent_ += n;
   if (n > 0) {
     last_active_tick_ = write_tick_ = context_.now();
   }
@@ -134,6 +140,7 @@ void Connection::discardInput() {
     if (n > 0) {
       context_.stats->bytes_in.add(n);
       context_.stats->bytes_discarded.add(n);
+      received_ += n;
     } else if (n == 0) {
       finished_ = true;  // the peer's EOF: now the close is clean
       return;

@@ -114,6 +114,21 @@ DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
 
+// The loop watchdog.
+DEFINE_int32(
+    watchdog_miss_ms, 200,
+    "A worker's loop that runs this late (a probe timer due every quarter of this, at most "
+    "50 ms, ran this long after it was due) counts a loop_miss; the supervisor logs a "
+    "WARNING naming a worker whose loop has not run for this long, and again when it "
+    "recovers.");
+DEFINE_int32(
+    watchdog_megamiss_ms, 1000,
+    "A loop that runs this late also counts a loop_mega_miss. At least --watchdog_miss_ms.");
+DEFINE_int32(watchdog_kill_s, 0,
+             "Abort the process, with the stalled thread's stack in the log, when a worker's loop "
+             "has not run for this many seconds, so that a supervisor (Kubernetes, systemd) "
+             "restarts it. 0 = never. Must exceed --watchdog_miss_ms.");
+
 namespace {
 
 bool inRange(const char* flag, int64_t value, int64_t low, int64_t high) {
@@ -166,6 +181,9 @@ bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000);
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
 bool validateAdminConnections(const char* f, int32_t v) { return inRange(f, v, 1, 1024); }
 bool validateAdminTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
+bool validateMissMs(const char* f, int32_t v) { return inRange(f, v, 50, 600000); }
+bool validateMegamissMs(const char* f, int32_t v) { return inRange(f, v, 50, 3600000); }
+bool validateKillS(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
 
 bool validateCidrList(const char* flag, const std::string& value) {
   std::string error;
@@ -230,6 +248,9 @@ DEFINE_validator(admin_timeout_s, &validateAdminTimeout);
 DEFINE_validator(stats_format, &validateStatsFormat);
 DEFINE_validator(control_socket, &validateSocketPath);
 DEFINE_validator(takeover_from, &validateSocketPath);
+DEFINE_validator(watchdog_miss_ms, &validateMissMs);
+DEFINE_validator(watchdog_megamiss_ms, &validateMegamissMs);
+DEFINE_validator(watchdog_kill_s, &validateKillS);
 
 namespace reactord::server {
 namespace {
@@ -339,12 +360,29 @@ void parseFlags(int argc, char** argv) {
   }
 }
 
+// The watchdog's flags against each other (a validator sees one flag); exits 1 when they clash.
+void checkWatchdogFlags() {
+  if (FLAGS_watchdog_megamiss_ms < FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr, "reactord: --watchdog_megamiss_ms=%d is below --watchdog_miss_ms=%d\n",
+                 FLAGS_watchdog_megamiss_ms, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+  if (FLAGS_watchdog_kill_s != 0 &&
+      int64_t{FLAGS_watchdog_kill_s} * 1000 <= FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr,
+                 "reactord: --watchdog_kill_s=%d must exceed --watchdog_miss_ms=%d (or be 0)\n",
+                 FLAGS_watchdog_kill_s, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 ServerOptions parseCommandLine(int* argc, char*** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(REACTORD_VERSION);
   parseFlags(*argc, *argv);
+  checkWatchdogFlags();
   logToStderrUnlessConfigured();
   google::InitGoogleLogging((*argv)[0]);
 
@@ -375,6 +413,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.control_socket = FLAGS_control_socket;
   options.takeover_from = FLAGS_takeover_from;
   options.takeover_optional = FLAGS_takeover_optional;
+  options.watchdog_miss_ms = FLAGS_watchdog_miss_ms;
+  options.watchdog_megamiss_ms = FLAGS_watchdog_megamiss_ms;
+  options.watchdog_kill_s = FLAGS_watchdog_kill_s;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

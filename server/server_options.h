@@ -57,6 +57,11 @@ struct ServerOptions {
   // compares upgrade methods (tests/deploy/CMakeLists.txt).
   bool check_busy_port = true;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
+  // The loop watchdog: a loop-lag probe later than these is a miss / mega-miss; a worker whose
+  // loop has not run for watchdog_kill_s aborts the process (0 = never).
+  int watchdog_miss_ms = 200;
+  int watchdog_megamiss_ms = 1000;
+  int watchdog_kill_s = 0;
 };
 
 }  // namespace reactord::server

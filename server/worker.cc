@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 
@@ -78,7 +79,10 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
                                                      : EchoProtocol::kReadBytes),
       header_timeout_ticks_(ticks(options.proxy_header_timeout_s)),
       scratch_(new char[kScratchBytes]),
-      base_(std::move(base)) {
+      base_(std::move(base)),
+      listener_list_(listeners),
+      lag_probe_(base_.get(), std::chrono::milliseconds(options.watchdog_miss_ms),
+                 std::chrono::milliseconds(options.watchdog_megamiss_ms), stats_) {
   context_.base = base_.get();
   context_.scratch = scratch_.get();
   context_.stats = &stats_;
@@ -124,6 +128,7 @@ void Worker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   const std::string name = "reactord-w" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
+  lag_probe_.start();
   event_base_dispatch(base_.get());
   VLOG(1) << "worker " << index_ << " left its loop";
 }
@@ -257,7 +262,13 @@ void Worker::connectionFinished(Connection& connection) { removeConnection(conne
 void Worker::removeConnection(int fd) {
   DCHECK(onLoopThread());
   DCHECK(connections_[fd] != nullptr);
-  per_ip_limit_.release(connections_[fd]->peer());
+  const Connection& connection = *connections_[fd];
+  per_ip_limit_.release(connection.peer());
+  const auto open_for = std::chrono::steady_clock::now() - connection.opened();
+  stats_.countConnection(
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(open_for).count()),
+      connection.receivedBytes(), connection.sentBytes());
   connections_[fd].reset();
   --connection_count_;
   limit_.release();

@@ -19,6 +19,7 @@
 #include "server/connection_context.h"
 #include "server/connection_limit.h"
 #include "server/listener.h"
+#include "server/loop_lag_probe.h"
 #include "server/per_ip_limit.h"
 #include "server/proxy_header_reader.h"
 #include "server/server_options.h"
@@ -66,6 +67,10 @@ class Worker final : private ConnectionOwner, private ProxyHeaderOwner {
   void post(std::function<void()> task) { tasks_.post(std::move(task)); }
   // Thread-safe: counters written by this worker only.
   const WorkerStats& stats() const { return stats_; }
+  // Thread-safe (its accessors are): how late this worker's loop runs.
+  const LoopLagProbe& lagProbe() const { return lag_probe_; }
+  // Thread-safe: the listeners this worker accepts from (owned by the WorkerGroup).
+  const std::vector<Listener*>& listeners() const { return listener_list_; }
 
   // Posted by the WorkerGroup. beginDrain: accept what has completed in the accept queues
   // (served, not reset), then close the listeners so that new connects are refused at once; report
@@ -135,10 +140,12 @@ class Worker final : private ConnectionOwner, private ProxyHeaderOwner {
 
   common::EventBasePtr base_;  // declared before every event and connection: destroyed last
   common::TaskQueue tasks_;
+  const std::vector<Listener*> listener_list_;
   std::vector<std::unique_ptr<ListenerSlot>> listeners_;
   common::Event accept_retry_event_;  // re-enables accepting after EMFILE and the like
   common::Event wake_event_;
   common::Event tick_event_;
+  LoopLagProbe lag_probe_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   size_t connection_count_ = 0;
   std::vector<std::unique_ptr<ProxyHeaderReader>> readers_;  // indexed by fd; --proxy_protocol
