@@ -67,6 +67,13 @@ void BenchConnection::start(int64_t now) {
 }
 
 void BenchConnection::onConnected(int64_t now) {
+  const std::optional<std::string> header = context_.options->proxy.headerFor(fd_.get());
+  if (!header) {
+    fail(Failure::kConnect, now, errno);
+    return;
+  }
+  proxy_header_ = *header;
+  proxy_header_sent_ = 0;
   state_ = State::kOpen;
   state_since_ = now;
   context_.counters->connects.add();
@@ -111,20 +118,39 @@ void BenchConnection::queue(int64_t start_ns) {
   tx_target_ += context_.request_bytes;
 }
 
+ssize_t BenchConnection::sendSome(const char* data, size_t size, int64_t now) {
+  while (true) {
+    const ssize_t n = send(fd_.get(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      return n;
+    }
+    if (errno == EAGAIN) {
+      armWrite(true);
+      return 0;
+    }
+    if (errno != EINTR) {
+      fail(Failure::kReset, now, errno);
+      return -1;
+    }
+  }
+}
+
 bool BenchConnection::flush(int64_t now) {
+  while (proxy_header_sent_ < proxy_header_.size()) {
+    const ssize_t n = sendSome(proxy_header_.data() + proxy_header_sent_,
+                               proxy_header_.size() - proxy_header_sent_, now);
+    if (n <= 0) {
+      return n == 0;
+    }
+    proxy_header_sent_ += static_cast<size_t>(n);
+  }
   while (tx_offset_ < tx_target_) {
     const size_t length = std::min<uint64_t>(tx_target_ - tx_offset_, context_.requests->period());
-    const ssize_t n = send(fd_.get(), context_.requests->at(tx_start_ + tx_offset_), length,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      tx_offset_ += static_cast<uint64_t>(n);
-    } else if (errno == EAGAIN) {
-      armWrite(true);
-      return true;
-    } else if (errno != EINTR) {
-      fail(Failure::kReset, now, errno);
-      return false;
+    const ssize_t n = sendSome(context_.requests->at(tx_start_ + tx_offset_), length, now);
+    if (n <= 0) {
+      return n == 0;
     }
+    tx_offset_ += static_cast<uint64_t>(n);
   }
   armWrite(false);
   return true;

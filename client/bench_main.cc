@@ -45,6 +45,12 @@ DEFINE_int32(socket_buffer_bytes, 0,
              "machine's TCP memory on this side.");
 DEFINE_bool(json, false, "Print one line of JSON on stdout instead of the summary");
 DEFINE_bool(progress, true, "Print one progress line per second on stderr");
+DEFINE_string(proxy_header, "none",
+              "Send a PROXY protocol header first on every connection, as a balancer does, to a "
+              "server run with --proxy_protocol: none, v1, v2 or v2-local");
+DEFINE_string(proxy_source, "",
+              "With --proxy_header=v1|v2: the client address the headers claim (numeric IPv4 or "
+              "IPv6). Empty: each connection's own address");
 
 namespace checks = reactord::client;
 DEFINE_validator(port, &checks::validPort);
@@ -60,6 +66,8 @@ DEFINE_validator(rate, &checks::validNonNegative);
 DEFINE_validator(connect_rate, &checks::validNonNegative);
 DEFINE_validator(timeout_ms, &checks::validPositive);
 DEFINE_validator(socket_buffer_bytes, &checks::validSocketBuffer);
+DEFINE_validator(proxy_header, &checks::validProxyHeader);
+DEFINE_validator(proxy_source, &checks::validProxySource);
 
 namespace {
 
@@ -80,6 +88,10 @@ std::string crossCheck(const reactord::client::BenchOptions& options) {
   }
   if (options.mode != BenchMode::kIdle && options.duration_s <= 0) {
     return "--duration_s must be positive";
+  }
+  if (options.proxy.source && options.proxy.kind != reactord::client::ProxyHeaderKind::kV1 &&
+      options.proxy.kind != reactord::client::ProxyHeaderKind::kV2) {
+    return "--proxy_source needs --proxy_header=v1 or v2";
   }
   return {};
 }
@@ -106,6 +118,10 @@ std::string optionsFromFlags(reactord::client::BenchOptions* options) {
   options->timeout_ms = FLAGS_timeout_ms;
   options->socket_buffer_bytes = FLAGS_socket_buffer_bytes;
   options->progress = FLAGS_progress;
+  options->proxy.kind = *reactord::client::parseProxyHeaderKind(FLAGS_proxy_header);
+  if (!reactord::client::parseProxySource(FLAGS_proxy_source, &options->proxy.source, &error)) {
+    return error;
+  }
   return crossCheck(*options);
 }
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "client/protocol.h"
+#include "client/proxy_header_option.h"
 #include "common/socket_address.h"
 
 namespace reactord::client {
@@ -37,6 +38,8 @@ struct BenchOptions {
   int timeout_ms = 5000;
   int socket_buffer_bytes = 0;  // SO_SNDBUF and SO_RCVBUF of each connection; 0 = the kernel's
   bool progress = true;         // one line per second on stderr
+  // A PROXY protocol header sent first on every connection (a server run with --proxy_protocol).
+  ProxyHeaderOption proxy;
 };
 
 // When the phases of a run begin, on the CLOCK_MONOTONIC nanosecond scale of nowNanos(). For

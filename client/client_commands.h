@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "client/protocol.h"
+#include "client/proxy_header_option.h"
 
 namespace reactord::client {
 
@@ -15,6 +16,8 @@ struct ClientOptions {
   // Message and stdin modes: the longest wait for the server at any one step. --check: the
   // whole check.
   int timeout_ms = 5000;
+  // A PROXY protocol header sent first on the connection, for a server run with --proxy_protocol.
+  ProxyHeaderOption proxy;
 };
 
 // The three things reactor-client does. Each connects, talks, writes what the server sent to

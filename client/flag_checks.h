@@ -16,5 +16,7 @@ bool validMessageBytes(const char* flag, int32_t value);
 bool validNonNegative(const char* flag, double value);
 bool validProtocol(const char* flag, const std::string& value);
 bool validBenchMode(const char* flag, const std::string& value);
+bool validProxyHeader(const char* flag, const std::string& value);
+bool validProxySource(const char* flag, const std::string& value);
 
 }  // namespace reactord::client

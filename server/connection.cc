@@ -45,6 +45,7 @@ Connection::Connection(const ConnectionContext& context, common::UniqueFd fd, co
       charge_(*context.account, kConnectionBytes),
       fd_(std::move(fd)),
       peer_(peer),
+      opened_(std::chrono::steady_clock::now()),
       last_active_tick_(context.now()) {
   event_.assign(context_.base, fd_.get(), EV_READ | EV_WRITE | EV_CLOSED | EV_ET | EV_PERSIST,
                 callback, this);
@@ -84,6 +85,7 @@ bool Connection::prepareRead(short what) {
     n = 0;
   }
   context_.stats->bytes_out.add(n);
+  sent_ += n;
   return n;
 }
 
@@ -253,6 +255,7 @@ void Connection::discardInput() {
     if (n > 0) {
       context_.stats->bytes_in.add(n);
       context_.stats->bytes_discarded.add(n);
+      received_ += n;
     } else if (n == 0) {
       finished_ = true;  // the peer's EOF: now the close is clean
       return;

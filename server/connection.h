@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -44,6 +45,11 @@ class Connection {
   int fd() const { return fd_.get(); }
   // The client's address, as the per-address limit counts it.
   const IpKey& peer() const { return peer_; }
+  // For the connection histograms, read when it closes: when it was accepted, and the bytes read
+  // from it (discarded ones included) and written to it.
+  std::chrono::steady_clock::time_point opened() const { return opened_; }
+  uint64_t receivedBytes() const { return received_; }
+  uint64_t sentBytes() const { return sent_; }
   // True once the connection should be removed; its owner then destroys it.
   bool finished() const { return finished_; }
   // Called on every tick of the worker's clock: the idle, write-stall and protocol timeouts, and
@@ -92,6 +98,7 @@ class Connection {
   // After a read that returned data: the worker's clock and counters.
   void countRead(size_t bytes) {
     context_.stats->countRead(bytes);
+    received_ += bytes;
     last_active_tick_ = context_.now();
   }
   // After the protocol handled a read: stop reading above the pending-output limit (any pending
@@ -138,6 +145,9 @@ class Connection {
   common::UniqueFd fd_;                            // declared before event_: closed after it
   common::Event event_;
   IpKey peer_;
+  const std::chrono::steady_clock::time_point opened_;
+  uint64_t received_ = 0;
+  uint64_t sent_ = 0;
   uint32_t last_active_tick_ = 0;  // last byte in or out
   uint32_t write_tick_ = 0;        // last time pending output moved (or appeared)
   uint32_t receive_charge_ = 0;    // charged for the kernel's receive queue while paused

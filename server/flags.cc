@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cidr_list.h"
 #include "common/cpu_count.h"
 #include "common/listen_socket.h"
 #include "common/memory_limit.h"
@@ -68,6 +69,23 @@ DEFINE_int32(message_timeout_s, 0,
              "(slowloris). Time in which the server is not reading the connection (backpressure) "
              "does not count. 0 = never.");
 
+// The PROXY protocol: a balancer in front names the real client.
+DEFINE_bool(proxy_protocol, false,
+            "Every connection must begin with a PROXY protocol header, version 1 or 2 (what "
+            "HAProxy's send-proxy/send-proxy-v2, nginx's proxy_protocol and cloud load balancers "
+            "send); the client address it names is the one --max_connections_per_ip and the logs "
+            "use. A connection without a valid header, or from a source outside "
+            "--proxy_protocol_from, is closed without a reply. Only for a port that balancers "
+            "alone can reach.");
+DEFINE_string(proxy_protocol_from, reactord::common::kPrivateAndLoopbackCidrs,
+              "With --proxy_protocol: the sources allowed to send a header (the balancers), as "
+              "comma-separated IPv4/IPv6 networks; a connection from anywhere else is refused. "
+              "The default is loopback and the private ranges; 0.0.0.0/0,::/0 trusts every "
+              "source.");
+DEFINE_int32(proxy_header_timeout_s, 3,
+             "With --proxy_protocol: close a connection whose header is not complete this many "
+             "seconds after it was accepted.");
+
 // The admin endpoint.
 DEFINE_int32(admin_port, 0,
              "HTTP admin endpoint port (/metrics, /healthz, /readyz, /stats). 0 = off; -1 = any "
@@ -103,6 +121,21 @@ DEFINE_bool(takeover_optional, false,
 DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
+
+// The loop watchdog.
+DEFINE_int32(
+    watchdog_miss_ms, 200,
+    "A worker's loop that runs this late (a probe timer due every quarter of this, at most "
+    "50 ms, ran this long after it was due) counts a loop_miss; the supervisor logs a "
+    "WARNING naming a worker whose loop has not run for this long, and again when it "
+    "recovers.");
+DEFINE_int32(
+    watchdog_megamiss_ms, 1000,
+    "A loop that runs this late also counts a loop_mega_miss. At least --watchdog_miss_ms.");
+DEFINE_int32(watchdog_kill_s, 0,
+             "Abort the process, with the stalled thread's stack in the log, when a worker's loop "
+             "has not run for this many seconds, so that a supervisor (Kubernetes, systemd) "
+             "restarts it. 0 = never. Must exceed --watchdog_miss_ms.");
 
 namespace {
 
@@ -159,6 +192,20 @@ bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000);
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
 bool validateAdminConnections(const char* f, int32_t v) { return inRange(f, v, 1, 1024); }
 bool validateAdminTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
+bool validateMissMs(const char* f, int32_t v) { return inRange(f, v, 50, 600000); }
+bool validateMegamissMs(const char* f, int32_t v) { return inRange(f, v, 50, 3600000); }
+bool validateKillS(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
+
+bool validateCidrList(const char* flag, const std::string& value) {
+  std::string error;
+  if (!reactord::common::CidrList::parse(value, &error)) {
+    std::fprintf(stderr, "--%s=%s: %s\n", flag, value.c_str(), error.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool validateHeaderTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
 
 bool validateStatsFormat(const char* flag, const std::string& value) {
   if (value != "text" && value != "json") {
@@ -204,6 +251,8 @@ DEFINE_validator(stats_interval_s, &validateStats);
 DEFINE_validator(max_connections_per_ip, &validatePerIp);
 DEFINE_validator(write_timeout_s, &validateTimeout);
 DEFINE_validator(message_timeout_s, &validateTimeout);
+DEFINE_validator(proxy_protocol_from, &validateCidrList);
+DEFINE_validator(proxy_header_timeout_s, &validateHeaderTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
 DEFINE_validator(admin_max_connections, &validateAdminConnections);
@@ -211,6 +260,9 @@ DEFINE_validator(admin_timeout_s, &validateAdminTimeout);
 DEFINE_validator(stats_format, &validateStatsFormat);
 DEFINE_validator(control_socket, &validateSocketPath);
 DEFINE_validator(takeover_from, &validateSocketPath);
+DEFINE_validator(watchdog_miss_ms, &validateMissMs);
+DEFINE_validator(watchdog_megamiss_ms, &validateMegamissMs);
+DEFINE_validator(watchdog_kill_s, &validateKillS);
 
 namespace reactord::server {
 namespace {
@@ -345,12 +397,29 @@ void resolveBudget(ServerOptions* options) {
       << "clients at --max_pending_bytes: overload actions start with a few slow readers";
 }
 
+// The watchdog's flags against each other (a validator sees one flag); exits 1 when they clash.
+void checkWatchdogFlags() {
+  if (FLAGS_watchdog_megamiss_ms < FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr, "reactord: --watchdog_megamiss_ms=%d is below --watchdog_miss_ms=%d\n",
+                 FLAGS_watchdog_megamiss_ms, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+  if (FLAGS_watchdog_kill_s != 0 &&
+      int64_t{FLAGS_watchdog_kill_s} * 1000 <= FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr,
+                 "reactord: --watchdog_kill_s=%d must exceed --watchdog_miss_ms=%d (or be 0)\n",
+                 FLAGS_watchdog_kill_s, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 ServerOptions parseCommandLine(int* argc, char*** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(REACTORD_VERSION);
   parseFlags(*argc, *argv);
+  checkWatchdogFlags();
   logToStderrUnlessConfigured();
   google::InitGoogleLogging((*argv)[0]);
 
@@ -369,6 +438,10 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.max_connections_per_ip = static_cast<uint32_t>(FLAGS_max_connections_per_ip);
   options.write_timeout_s = FLAGS_write_timeout_s;
   options.message_timeout_s = FLAGS_message_timeout_s;
+  options.proxy_protocol = FLAGS_proxy_protocol;
+  std::string error;
+  options.proxy_protocol_from = *common::CidrList::parse(FLAGS_proxy_protocol_from, &error);
+  options.proxy_header_timeout_s = FLAGS_proxy_header_timeout_s;
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
   options.admin_max_connections = static_cast<uint32_t>(FLAGS_admin_max_connections);
@@ -377,6 +450,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.control_socket = FLAGS_control_socket;
   options.takeover_from = FLAGS_takeover_from;
   options.takeover_optional = FLAGS_takeover_optional;
+  options.watchdog_miss_ms = FLAGS_watchdog_miss_ms;
+  options.watchdog_megamiss_ms = FLAGS_watchdog_megamiss_ms;
+  options.watchdog_kill_s = FLAGS_watchdog_kill_s;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";

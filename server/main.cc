@@ -173,6 +173,12 @@ int main(int argc, char** argv) {
   // supervisor's signalfd only, never a handler on a worker.
   const sigset_t signals = Supervisor::handledSignals();
   PCHECK(pthread_sigmask(SIG_BLOCK, &signals, nullptr) == 0) << "pthread_sigmask";
+  if (options.watchdog_kill_s > 0) {
+    // The watchdog aborts with SIGABRT aimed at the stalled thread: this handler logs that thread's
+    // stack, then dies by the signal. (It also covers SIGTERM, which stays blocked in every thread
+    // and reaches the supervisor's signalfd instead.)
+    google::InstallFailureSignalHandler();
+  }
   signal(SIGPIPE, SIG_IGN);
   CHECK_EQ(evthread_use_pthreads(), 0) << "evthread_use_pthreads";
   raiseOpenFileLimit();

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
 #include <tuple>
@@ -36,8 +37,12 @@ constexpr timeval kTickInterval = {0, 1000 * 1000 / kTicksPerSecond};
 
 template <typename P>
 std::unique_ptr<Connection> makeConnection(const ConnectionContext& context, common::UniqueFd fd,
-                                           const IpKey& peer) {
-  return std::make_unique<ProtocolConnection<P>>(context, std::move(fd), peer);
+                                           const IpKey& peer, const char* data, size_t size) {
+  auto connection = std::make_unique<ProtocolConnection<P>>(context, std::move(fd), peer);
+  if (size > 0) {
+    connection->takeInitialInput(data, size);
+  }
+  return connection;
 }
 
 uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerSecond; }
@@ -80,9 +85,15 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
       drain_observer_(drain_observer),
       make_connection_(options.protocol == Protocol::kAck ? &makeConnection<AckProtocol>
                                                           : &makeConnection<EchoProtocol>),
+      read_bytes_(options.protocol == Protocol::kAck ? AckProtocol::kReadBytes
+                                                     : EchoProtocol::kReadBytes),
+      header_timeout_ticks_(ticks(options.proxy_header_timeout_s)),
       scratch_(new char[kScratchBytes]),
       account_(shareOf(options), &Worker::onMemoryCrossed, this),
-      base_(std::move(base)) {
+      base_(std::move(base)),
+      listener_list_(listeners),
+      lag_probe_(base_.get(), std::chrono::milliseconds(options.watchdog_miss_ms),
+                 std::chrono::milliseconds(options.watchdog_megamiss_ms), stats_) {
   context_.base = base_.get();
   context_.scratch = scratch_.get();
   context_.stats = &stats_;
@@ -132,6 +143,7 @@ void Worker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   const std::string name = "reactord-w" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
+  lag_probe_.start();
   event_base_dispatch(base_.get());
   VLOG(1) << "worker " << index_ << " left its loop";
 }
@@ -186,13 +198,22 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
             << common::SocketAddress::of(peer).toString();
     return;  // closed by fd's destructor
   }
-  const IpKey ip = IpKey::from(peer);
+  if (options_.proxy_protocol) {
+    readProxyHeader(std::move(fd), peer);
+    return;
+  }
+  admit(std::move(fd), peer, nullptr, 0);
+}
+
+void Worker::admit(common::UniqueFd fd, const sockaddr_storage& client, const char* data,
+                   size_t size) {
+  const IpKey ip = IpKey::from(client);
   if (!per_ip_limit_.tryAcquire(ip)) {
     limit_.release();
     stats_.per_ip_rejected.add();
     VLOG(1) << "worker " << index_
             << ": --max_connections_per_ip reached, closing the connection from "
-            << common::SocketAddress::of(peer).toString();
+            << common::SocketAddress::of(client).toString();
     return;
   }
   const int one = 1;
@@ -203,7 +224,56 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   }
   stats_.accepted.add();
   ++connection_count_;
-  connections_[index] = make_connection_(context_, std::move(fd), ip);
+  connections_[index] = make_connection_(context_, std::move(fd), ip, data, size);
+  if (size > 0 && connections_[index]->finished()) {
+    removeConnection(index);  // its first read ended it (--oneshot, an over-long message)
+  }
+}
+
+void Worker::readProxyHeader(common::UniqueFd fd, const sockaddr_storage& peer) {
+  if (!options_.proxy_protocol_from.contains(peer)) {
+    limit_.release();
+    stats_.proxy_untrusted.add();
+    LOG_EVERY_T(WARNING, 10) << "worker " << index_ << ": closing connections from sources outside "
+                             << "--proxy_protocol_from (this one from "
+                             << common::SocketAddress::of(peer).toString() << ")";
+    VLOG(1) << "worker " << index_ << ": " << common::SocketAddress::of(peer).toString()
+            << " may not send a PROXY header, closing fd " << fd.get();
+    return;
+  }
+  const int index = fd.get();
+  if (static_cast<size_t>(index) >= readers_.size()) {
+    readers_.resize(index + 1 + index / 2);
+  }
+  ++reader_count_;
+  ProxyHeaderOwner& owner = *this;
+  // One tick more than the timeout: the clock may be about to tick.
+  readers_[index] = std::make_unique<ProxyHeaderReader>(context_, owner, read_bytes_, std::move(fd),
+                                                        peer, tick_ + header_timeout_ticks_ + 1);
+}
+
+void Worker::proxyHeaderDone(ProxyHeaderReader& reader, const char* data, size_t size) {
+  const int index = reader.fd();
+  const sockaddr_storage client = reader.clientAddress();
+  common::UniqueFd fd = reader.takeFd();
+  removeReader(index);
+  admit(std::move(fd), client, data, size);
+  // Refused by the per-address limit, it may have been this worker's last one while draining (the
+  // address's other connections can be on other workers).
+  reportIfDrained();
+}
+
+void Worker::proxyHeaderFailed(ProxyHeaderReader& reader) {
+  removeReader(reader.fd());
+  limit_.release();
+  reportIfDrained();
+}
+
+void Worker::removeReader(int fd) {
+  DCHECK(onLoopThread());
+  DCHECK(readers_[fd] != nullptr);
+  readers_[fd].reset();
+  --reader_count_;
 }
 
 void Worker::connectionFinished(Connection& connection) { removeConnection(connection.fd()); }
@@ -211,7 +281,13 @@ void Worker::connectionFinished(Connection& connection) { removeConnection(conne
 void Worker::removeConnection(int fd) {
   DCHECK(onLoopThread());
   DCHECK(connections_[fd] != nullptr);
-  per_ip_limit_.release(connections_[fd]->peer());
+  const Connection& connection = *connections_[fd];
+  per_ip_limit_.release(connection.peer());
+  const auto open_for = std::chrono::steady_clock::now() - connection.opened();
+  stats_.countConnection(
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(open_for).count()),
+      connection.receivedBytes(), connection.sentBytes());
   connections_[fd].reset();
   --connection_count_;
   limit_.release();
@@ -261,6 +337,13 @@ void Worker::sweep() {
     accept_stopped_tick_ = tick_;
     closeRound(kStuckAcceptTicks, account_.marks().reopen_target);
   }
+  if (reader_count_ > 0) {
+    for (auto& reader : readers_) {
+      if (reader && reader->expired(tick_)) {
+        proxyHeaderFailed(*reader);
+      }
+    }
+  }
   if (connection_count_ == 0) {
     return;
   }
@@ -297,7 +380,7 @@ void Worker::beginDrain() {
 }
 
 void Worker::reportIfDrained() {
-  if (draining_ && connection_count_ == 0 && !reported_gone_) {
+  if (draining_ && connection_count_ == 0 && reader_count_ == 0 && !reported_gone_) {
     reported_gone_ = true;
     drain_observer_.connectionsGone(index_);
   }
@@ -437,6 +520,12 @@ void Worker::closeRound(uint32_t min_stalled_ticks, uint64_t target) {
 void Worker::stop() {
   DCHECK(onLoopThread());
   closeListeners();
+  for (auto& reader : readers_) {
+    if (reader) {
+      stats_.proxy_incomplete.add();  // its header will never be complete now
+      proxyHeaderFailed(*reader);
+    }
+  }
   for (auto& connection : connections_) {
     if (connection) {
       connection->closeForShutdown();

@@ -217,4 +217,25 @@ uint64_t WorkerGroup::activeConnections() const {
   return active;
 }
 
+std::vector<WatchedWorker> WorkerGroup::watched() const {
+  std::vector<WatchedWorker> result;
+  for (const auto& worker : workers_) {
+    WatchedWorker watched;
+    watched.probe = &worker->lagProbe();
+    watched.listeners.assign(worker->listeners().begin(), worker->listeners().end());
+    result.push_back(std::move(watched));
+  }
+  return result;
+}
+
+std::vector<WorkerGauges> WorkerGroup::currentGauges() const {
+  const auto now = LoopLagProbe::Clock::now();
+  std::vector<WorkerGauges> result;
+  for (const WatchedWorker& worker : watched()) {
+    result.push_back(
+        server::currentGauges(worker, now, std::chrono::milliseconds(options_.watchdog_miss_ms)));
+  }
+  return result;
+}
+
 }  // namespace reactord::server

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/listen_socket.h"
+#include "common/proxy_header_parser.h"
 #include "common/socket_address.h"
 #include "tests/client/flat_json.h"
 #include "tests/client/subprocess.h"
@@ -237,6 +238,31 @@ TEST(ReactorBenchFailureTest, BadFlagsAreRejected) {
   const ProcessResult ack = runProcess(
       {REACTOR_BENCH_BINARY, "--protocol=ack", "--message_bytes=1"}, "", std::chrono::seconds(20));
   EXPECT_EQ(ack.exit_code, 1);
+}
+
+TEST(ReactorBenchTest, ProxyHeaderOnEveryConnection) {
+  TestServer echo(TestServer::Mode::kEcho, /*proxy_header=*/true);
+  const BenchRun v2 =
+      bench(echo.port(), {"--connections=4", "--proxy_header=v2", "--proxy_source=198.51.100.4"});
+  expectClean(v2, "pingpong");
+  TestServer ack(TestServer::Mode::kAck, /*proxy_header=*/true);
+  const BenchRun churn =
+      bench(ack.port(), {"--mode=churn", "--protocol=ack", "--connections=2", "--proxy_header=v1"});
+  expectClean(churn, "churn");
+
+  const std::vector<common::ProxyHeader> echo_headers = echo.proxyHeaders();
+  EXPECT_EQ(echo_headers.size(), 4u);
+  for (const common::ProxyHeader& header : echo_headers) {
+    EXPECT_EQ(header.version, 2);
+    EXPECT_EQ(common::SocketAddress::of(header.source).ipString(), "198.51.100.4");
+  }
+  // One header per connection: churn made many.
+  const std::vector<common::ProxyHeader> ack_headers = ack.proxyHeaders();
+  EXPECT_EQ(ack_headers.size(), ack.accepted());
+  EXPECT_GT(ack_headers.size(), 2u);
+  EXPECT_EQ(ack_headers.front().version, 1);
+  EXPECT_EQ(common::SocketAddress::of(ack_headers.front().source).ipString(), "127.0.0.1");
+  EXPECT_EQ(echo.proxyErrors() + ack.proxyErrors(), 0u);
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 # deploy/lint.sh must pass the repository's recipes and fail, naming the problem, on each of a set
 # of broken copies: a misspelt field, a wrong type, a grace period shorter than the drain, a
 # selector that selects nothing, a manifest missing from kustomization.yaml, a Dockerfile with a
-# shell-form RUN / root user / unknown instruction, a compose file with an unknown key, and a
-# haproxy.cfg with a bad keyword. Exit 77 (skip) without npm.
+# shell-form RUN / root user / unknown instruction, a compose file with an unknown key, a
+# haproxy.cfg with a bad keyword, and HAProxy and reactord that disagree on the PROXY protocol.
+# Exit 77 (skip) without npm.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 if [ "${REACTORD_LINT:-1}" = 0 ] || ! command -v npm >/dev/null; then
@@ -71,6 +72,10 @@ check_case compose_unknown_key "must NOT have additional properties" compose/com
 check_case compose_grace_shorter_than_drain "stop_grace_period 3 s must exceed" compose/compose.yaml \
   's/stop_grace_period: 8s/stop_grace_period: 3s/'
 check_case haproxy_bad_keyword "haproxy -c" compose/haproxy.cfg 's/balance roundrobin/balance roundrobbin/'
+check_case haproxy_no_proxy_header "haproxy.cfg sends no PROXY header" compose/haproxy.cfg \
+  's/default-server send-proxy-v2 check/default-server check/'
+check_case compose_healthcheck_without_header "healthcheck must send a header" compose/compose.yaml \
+  's/, "--proxy_header=v2-local"\]/]/'
 
 echo "$pass passed, $fails failed"
 [ $fails = 0 ]

@@ -2,7 +2,6 @@
 #include <signal.h>
 
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,18 +24,13 @@ TEST(StartupTest, WorkersShareOnePortAndTheKernelSpreadsConnections) {
   server.signal(SIGTERM);
   ASSERT_EQ(server.waitExit(milliseconds(10000)), 0);
   server.waitForOutputEnd(milliseconds(2000));
-  const std::string log = server.log();
-  const size_t at = log.find("worker_accepted=", log.find("final "));
-  ASSERT_NE(at, std::string::npos) << log;
-  std::istringstream counts(log.substr(at + 16, log.find('\n', at) - at - 16));
-  std::string count;
-  int workers = 0, total = 0;
-  while (std::getline(counts, count, ',')) {
-    ++workers;
-    total += std::stoi(count);
-    EXPECT_GT(std::stoi(count), 0) << "a worker got no connection out of 60: " << log;
+  const std::vector<long> counts = statsList(server.statsLine("final")["worker_accepted"]);
+  ASSERT_EQ(counts.size(), 3u) << server.log();
+  long total = 0;
+  for (long count : counts) {
+    total += count;
+    EXPECT_GT(count, 0) << "a worker got no connection out of 60: " << server.log();
   }
-  EXPECT_EQ(workers, 3);
   EXPECT_EQ(total, 60);
 }
 
@@ -53,6 +47,10 @@ TEST(StartupTest, BadFlagsExitNonZeroNamingTheFlag) {
       {"--drain_timeout_s=-5", "drain_timeout_s"},
       {"--idle_timeout_s=-1", "idle_timeout_s"},
       {"--backlog=0", "backlog"},
+      {"--proxy_protocol_from=10.1.0.0/8", "proxy_protocol_from"},
+      {"--proxy_protocol_from=", "proxy_protocol_from"},
+      {"--proxy_protocol_from=example.com", "proxy_protocol_from"},
+      {"--proxy_header_timeout_s=0", "proxy_header_timeout_s"},
       {"--no_such_flag=1", "no_such_flag"},
       {"stray-argument", "stray-argument"},
   };
@@ -61,6 +59,27 @@ TEST(StartupTest, BadFlagsExitNonZeroNamingTheFlag) {
     EXPECT_NE(result.exit_code, 0) << flag;
     EXPECT_NE(result.exit_code, -1000) << flag << " did not exit";
     EXPECT_NE(result.output.find(name), std::string::npos) << flag << ": " << result.output;
+  }
+}
+
+TEST(StartupTest, WatchdogFlagsAreCheckedAloneAndAgainstEachOther) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--watchdog_miss_ms=49"}, "--watchdog_miss_ms=49 is out of range"},
+      {{"--watchdog_megamiss_ms=0"}, "--watchdog_megamiss_ms=0 is out of range"},
+      {{"--watchdog_kill_s=-1"}, "--watchdog_kill_s=-1 is out of range"},
+      {{"--watchdog_megamiss_ms=100"},
+       "--watchdog_megamiss_ms=100 is below --watchdog_miss_ms=200"},
+      {{"--watchdog_miss_ms=2000", "--watchdog_megamiss_ms=3000", "--watchdog_kill_s=2"},
+       "--watchdog_kill_s=2 must exceed --watchdog_miss_ms=2000"},
+  };
+  for (const auto& [flags, message] : cases) {
+    const RunResult result = runReactord(flags);
+    EXPECT_EQ(result.exit_code, 1) << flags[0] << ": " << result.output;
+    EXPECT_NE(result.output.find(message), std::string::npos) << flags[0] << ": " << result.output;
+  }
+  const RunResult help = runReactord({"--help"});
+  for (const char* flag : {"watchdog_miss_ms", "watchdog_megamiss_ms", "watchdog_kill_s"}) {
+    EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
 }
 
