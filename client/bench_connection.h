@@ -43,6 +43,7 @@ struct BenchContext {
   size_t request_bytes = 0;           // one message as sent
   size_t reply_bytes = 0;             // its whole reply
   size_t window = 1;                  // messages in flight per connection (pingpong, bulk)
+  size_t stall_chunk_bytes = 0;       // mode=stall: bytes per write
   BenchCounters* counters = nullptr;
   LatencyHistogram* histogram = nullptr;
   ConnectionOwner* owner = nullptr;
@@ -92,6 +93,10 @@ class BenchConnection {
   }
   void onReadable();
   void onWritable();
+  // mode=stall: writes chunks while the socket takes them (a bounded number per event).
+  void flushStall(int64_t now);
+  // mode=stall: the server closed the connection (its overload action): counted, not an error.
+  void closedByServer(int64_t now);
   void onConnected(int64_t now);
   void onEndOfStream(int64_t now);
   // Queues one message whose latency counts from `start_ns`; flush() sends it.

@@ -33,6 +33,10 @@ bool validPositive(const char* flag, int32_t value) { return inRange(flag, value
 
 bool validThreads(const char* flag, int32_t value) { return inRange(flag, value, 1, 64); }
 
+bool validSocketBuffer(const char* flag, int32_t value) {
+  return inRange(flag, value, 0, 64 << 20);
+}
+
 bool validMessageBytes(const char* flag, int32_t value) {
   return inRange(flag, value, 1, 16 << 20);
 }
@@ -51,7 +55,7 @@ bool validProtocol(const char* flag, const std::string& value) {
 
 bool validBenchMode(const char* flag, const std::string& value) {
   return oneOf(flag, value, parseBenchMode(value).has_value(),
-               "pingpong, rate, churn, bulk or idle");
+               "pingpong, rate, churn, bulk, idle or stall");
 }
 
 bool validProxyHeader(const char* flag, const std::string& value) {

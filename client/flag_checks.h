@@ -11,6 +11,7 @@ namespace reactord::client {
 bool validPort(const char* flag, int32_t value);
 bool validPositive(const char* flag, int32_t value);
 bool validThreads(const char* flag, int32_t value);
+bool validSocketBuffer(const char* flag, int32_t value);
 bool validMessageBytes(const char* flag, int32_t value);
 bool validNonNegative(const char* flag, double value);
 bool validProtocol(const char* flag, const std::string& value);

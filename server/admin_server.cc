@@ -204,6 +204,9 @@ StatsReport AdminServer::report() const {
   report.workers = workers_.snapshots();
   report.admin = counters_.snapshot();
   report.workers_source = options_.workers_source;
+  report.memory = workers_.memoryGauges();
+  report.memory_limit_bytes = options_.memory_limit_bytes;
+  report.memory_limit_source = options_.memory_limit_source;
   report.version = REACTORD_VERSION;
   report.draining = workers_.draining();
   report.takeovers_served = workers_.takeoversServed();

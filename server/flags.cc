@@ -14,6 +14,7 @@
 #include "common/cidr_list.h"
 #include "common/cpu_count.h"
 #include "common/listen_socket.h"
+#include "common/memory_limit.h"
 #include "common/socket_address.h"
 #include "common/unix_socket.h"
 #include "common/wire_protocol.h"
@@ -39,6 +40,13 @@ DEFINE_int64(max_connections, 0,
 DEFINE_int64(max_pending_bytes, int64_t{256} * 1024,
              "Unsent output per connection above which the server stops reading it, until it "
              "drains below half (backpressure).");
+DEFINE_int64(max_buffered_bytes, 0,
+             "Memory that clients may make the server hold in all: output waiting for them, "
+             "connection state, an estimate of their kernel socket buffers. Each worker gets an "
+             "equal share; past 50/75/90 % of it the worker stops reading from connections with "
+             "pending output, stops accepting, then closes the most stalled ones. 0 = half of "
+             "the memory limit (the cgroup's memory.max or memory.limit_in_bytes, else the "
+             "machine's memory; the log says which).");
 DEFINE_int64(max_message_bytes, int64_t{64} * 1024,
              "ack: longest message; a longer one gets 'ERR message too long' and the connection "
              "is closed.");
@@ -174,6 +182,9 @@ bool validateBacklog(const char* f, int32_t v) { return inRange(f, v, 1, 65535);
 bool validateMaxConnections(const char* f, int64_t v) { return inRange(f, v, 0, 100000000); }
 bool validatePending(const char* f, int64_t v) { return inRange(f, v, 1024, kGiB); }
 bool validateMessage(const char* f, int64_t v) { return inRange(f, v, 1, kGiB); }
+bool validateBuffered(const char* f, int64_t v) {
+  return v == 0 || inRange(f, v, int64_t{1} << 20, int64_t{1} << 40);
+}
 bool validateTimeout(const char* f, int32_t v) { return inRange(f, v, 0, int64_t{7} * 86400); }
 bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
@@ -233,6 +244,7 @@ DEFINE_validator(backlog, &validateBacklog);
 DEFINE_validator(max_connections, &validateMaxConnections);
 DEFINE_validator(max_pending_bytes, &validatePending);
 DEFINE_validator(max_message_bytes, &validateMessage);
+DEFINE_validator(max_buffered_bytes, &validateBuffered);
 DEFINE_validator(idle_timeout_s, &validateTimeout);
 DEFINE_validator(drain_timeout_s, &validateDrain);
 DEFINE_validator(stats_interval_s, &validateStats);
@@ -360,6 +372,31 @@ void parseFlags(int argc, char** argv) {
   }
 }
 
+// The memory limit, and --max_buffered_bytes (0: half of that limit).
+void resolveBudget(ServerOptions* options) {
+  const common::MemoryLimit limit = common::probeMemoryLimit();
+  options->memory_limit_bytes = limit.bytes;
+  options->memory_limit_source = limit.source;
+  LOG(INFO) << "memory limit " << common::describeBytes(limit.bytes) << " (from " << limit.source
+            << ")";
+  if (FLAGS_max_buffered_bytes > 0) {
+    options->max_buffered_bytes = static_cast<uint64_t>(FLAGS_max_buffered_bytes);
+    LOG(INFO) << "buffer budget " << common::describeBytes(options->max_buffered_bytes)
+              << " (from --max_buffered_bytes)";
+    LOG_IF(WARNING, options->max_buffered_bytes > limit.bytes)
+        << "--max_buffered_bytes is above the memory limit: clients can get the process killed";
+  } else {
+    options->max_buffered_bytes = limit.bytes / 2;
+    LOG(INFO) << "buffer budget " << common::describeBytes(options->max_buffered_bytes)
+              << " (half of the memory limit)";
+  }
+  const uint64_t share = options->max_buffered_bytes / static_cast<uint64_t>(options->workers);
+  const uint64_t one_client = options->max_pending_bytes + (uint64_t{64} << 10);
+  LOG_IF(WARNING, share < 4 * one_client)
+      << "each worker's share of the buffer budget (" << share << " bytes) holds fewer than 4 "
+      << "clients at --max_pending_bytes: overload actions start with a few slow readers";
+}
+
 // The watchdog's flags against each other (a validator sees one flag); exits 1 when they clash.
 void checkWatchdogFlags() {
   if (FLAGS_watchdog_megamiss_ms < FLAGS_watchdog_miss_ms) {
@@ -425,6 +462,7 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
     options.workers_source = cpus.source;
     LOG(INFO) << "workers=" << options.workers << " (from " << cpus.source << ")";
   }
+  resolveBudget(&options);
   return options;
 }
 

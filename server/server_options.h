@@ -57,6 +57,11 @@ struct ServerOptions {
   // compares upgrade methods (tests/deploy/CMakeLists.txt).
   bool check_busy_port = true;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
+  // The memory budget: what clients may make the server hold in all, shared out evenly among the
+  // workers (resolved: never 0 here), and the memory limit it was derived from.
+  uint64_t max_buffered_bytes = uint64_t{128} << 20;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
   // The loop watchdog: a loop-lag probe later than these is a miss / mega-miss; a worker whose
   // loop has not run for watchdog_kill_s aborts the process (0 = never).
   int watchdog_miss_ms = 200;

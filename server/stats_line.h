@@ -46,13 +46,15 @@ class StatsLine {
 struct IntervalMeasures {
   std::vector<WorkerGauges> gauges;              // one per worker, for the interval
   std::optional<common::ListenCounters> listen;  // the kernel's counters: the interval's increase
+  std::vector<MemoryGauges> memory;              // one per worker: budget share, held, level
 };
 
 // The line for an interval: `now` and `before` hold one snapshot per worker (before may be empty:
 // counts since the start); counts are now - before, rates divide them by `seconds`, gauges (active,
-// per-worker active) come from `now`. Every counter of REACTORD_WORKER_COUNTERS is in it, and with
-// `measured.gauges` every gauge of REACTORD_WORKER_GAUGES, merged ("accept_queue=3") and per
-// worker ("worker_accept_queue=1,2").
+// per-worker active, and the memory keys from `measured.memory`, one per worker, when given) come
+// from `now`. Every counter of REACTORD_WORKER_COUNTERS is in it, and with `measured.gauges` every
+// gauge of REACTORD_WORKER_GAUGES, merged ("accept_queue=3") and per worker
+// ("worker_accept_queue=1,2").
 StatsLine makeStatsLine(std::string label, const std::vector<WorkerCounts>& now,
                         const std::vector<WorkerCounts>& before, double seconds,
                         const IntervalMeasures& measured = {});

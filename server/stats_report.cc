@@ -1,5 +1,6 @@
 #include "server/stats_report.h"
 
+#include <algorithm>
 #include <span>
 #include <string_view>
 
@@ -209,6 +210,10 @@ void writeLimits(PrometheusWriter& out, const ServerOptions& options) {
        static_cast<double>(options.max_pending_bytes)},
       {"max_message_bytes", "--max_message_bytes: the longest ack message.",
        static_cast<double>(options.max_message_bytes)},
+      {"max_buffered_bytes",
+       "--max_buffered_bytes as applied (0 there derives half of reactord_memory_limit_bytes): "
+       "what clients may make the server hold in all.",
+       static_cast<double>(options.max_buffered_bytes)},
       {"backlog",
        "--backlog: the accept queue asked for per listener (the kernel caps it at "
        "net.core.somaxconn; reactord_accept_queue_limit is what it applies).",
@@ -234,6 +239,48 @@ void writeLimits(PrometheusWriter& out, const ServerOptions& options) {
   }
 }
 
+// One gauge for the process (the sum over workers, or the highest level) and one per worker.
+void writeMemoryGauge(PrometheusWriter& out, const StatsReport& report, const char* name,
+                      const char* help, uint64_t MemoryGauges::*member, bool highest) {
+  uint64_t process = 0;
+  for (const MemoryGauges& worker : report.memory) {
+    process = highest ? std::max(process, worker.*member) : process + worker.*member;
+  }
+  const std::string total_name = metricName(kPrefix, name, "");
+  out.family(total_name, Type::kGauge, help);
+  out.sample(total_name, {}, process);
+  const std::string worker_name = metricName(kWorkerPrefix, name, "");
+  out.family(worker_name, Type::kGauge, std::string(help) + kPerWorker);
+  for (size_t w = 0; w < report.memory.size(); ++w) {
+    out.sample(worker_name, {{"worker", std::to_string(w)}}, report.memory[w].*member);
+  }
+}
+
+void writeMemoryGauges(PrometheusWriter& out, const StatsReport& report) {
+  if (report.memory.empty()) {
+    return;
+  }
+  out.family("reactord_memory_limit_bytes", Type::kGauge,
+             "The memory the process may use (cgroup limit or the machine's); source says which.");
+  out.sample("reactord_memory_limit_bytes", {{"source", report.memory_limit_source}},
+             report.memory_limit_bytes);
+  writeMemoryGauge(out, report, "buffer_budget_bytes",
+                   "--max_buffered_bytes: what clients may make the server hold (a share per "
+                   "worker).",
+                   &MemoryGauges::share, false);
+  writeMemoryGauge(out, report, "buffered_bytes",
+                   "Bytes held for connections now: buffers, connection state, kernel estimate.",
+                   &MemoryGauges::held, false);
+  writeMemoryGauge(out, report, "buffered_peak_bytes",
+                   "The most bytes held for connections at once since the start (the process's "
+                   "value is the sum of the workers' peaks, an upper bound).",
+                   &MemoryGauges::peak, false);
+  writeMemoryGauge(out, report, "overload_state",
+                   "Overload level: 0 normal, 1 pause_reading, 2 stop_accepting, 3 closing (the "
+                   "process's value is the highest of the workers').",
+                   &MemoryGauges::overload, true);
+}
+
 void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerCounts& total) {
   out.family("reactord_active_connections", Type::kGauge, "Open connections now.");
   out.sample("reactord_active_connections", {}, total.active());
@@ -247,6 +294,7 @@ void writeGauges(PrometheusWriter& out, const StatsReport& report, const WorkerC
   out.family("reactord_draining", Type::kGauge,
              "1 from the moment shutdown begins (no new connections accepted), else 0.");
   out.sample("reactord_draining", {}, uint64_t{report.draining ? 1u : 0u});
+  writeMemoryGauges(out, report);
   out.family("reactord_takeovers_served_total", Type::kCounter,
              "Listening-socket takeovers this process served: its listeners went to a newer "
              "process (0 or 1).");
@@ -323,6 +371,13 @@ void writeJsonHistogram(JsonWriter& out, const HistogramInfo& info, const Histog
   out.endObject();
 }
 
+void writeJsonMemory(JsonWriter& out, const MemoryGauges& memory) {
+  out.key("buffer_share").value(memory.share);
+  out.key("buffered_bytes").value(memory.held);
+  out.key("buffered_peak_bytes").value(memory.peak);
+  out.key("overload_state").value(memory.overload);
+}
+
 void writeAdmin(PrometheusWriter& out, const AdminCounts& admin) {
   out.family("reactord_admin_active_connections", Type::kGauge,
              "Open connections of the admin endpoint now (at most --admin_max_connections).");
@@ -388,6 +443,20 @@ std::string formatStatsJson(const StatsReport& report) {
   out.key("uptime_s").value(report.uptime_s);
   out.key("takeovers_served").value(report.takeovers_served);
   out.key("takeovers_received").value(report.takeovers_received);
+  if (!report.memory.empty()) {
+    MemoryGauges process;
+    for (const MemoryGauges& worker : report.memory) {
+      process.share += worker.share;
+      process.held += worker.held;
+      process.peak += worker.peak;
+      process.overload = std::max(process.overload, worker.overload);
+    }
+    out.key("memory_limit_bytes").value(report.memory_limit_bytes);
+    out.key("memory_limit_source").value(report.memory_limit_source);
+    out.key("buffer_budget").value(process.share);
+    out.key("buffered_bytes").value(process.held);
+    out.key("overload_state").value(process.overload);
+  }
   if (report.process) {
     const common::ProcessStats& process = *report.process;
     out.key("process").beginObject();
@@ -419,6 +488,9 @@ std::string formatStatsJson(const StatsReport& report) {
   for (size_t w = 0; w < report.workers.size(); ++w) {
     out.beginObject().key("worker").value(static_cast<uint64_t>(w));
     writeJsonCounters(out, report.workers[w]);
+    if (w < report.memory.size()) {
+      writeJsonMemory(out, report.memory[w]);
+    }
     if (w < report.gauges.size()) {
       writeJsonGauges(out, report.gauges[w]);
     }

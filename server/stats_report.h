@@ -21,6 +21,11 @@ struct StatsReport {
   std::vector<WorkerGauges> gauges;   // one per worker, or empty when they were not measured
   std::string workers_source;         // how the worker count was chosen: "--workers", ...
   std::string version;
+  // Memory: each worker's share of the buffer budget, use and overload level (one per worker, or
+  // empty), and the process's memory limit with where it came from.
+  std::vector<MemoryGauges> memory;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
   bool draining = false;            // shutdown began: not accepting new connections
   uint64_t takeovers_served = 0;    // listeners handed over to a newer process (0 or 1)
   uint64_t takeovers_received = 0;  // listeners taken over from an older process (0 or 1)

@@ -280,8 +280,9 @@ void Supervisor::logStats(const char* label) {
   std::vector<WorkerCounts> snapshots = workers_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
   // The final line counts from the start; the watchdog's measures belong to running loops.
-  const IntervalMeasures measured =
+  IntervalMeasures measured =
       final_line || stopping_ || watchdog_ == nullptr ? IntervalMeasures{} : measureInterval(now);
+  measured.memory = workers_.memoryGauges();
   StatsLine line =
       makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,
                     secondsBetween(final_line ? started_ : last_stats_time_, now), measured);

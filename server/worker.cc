@@ -1,15 +1,18 @@
 #include "server/worker.h"
 
 #include <glog/logging.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "common/socket_address.h"
 #include "server/ack_protocol.h"
@@ -22,6 +25,9 @@ namespace {
 
 // Accepts per readiness event, so that a connection flood cannot starve existing connections.
 constexpr int kAcceptsPerEvent = 32;
+// Under memory pressure: each new connection can take a read and socket buffers before the marks
+// see it, so fewer at a time.
+constexpr int kAcceptsPerEventUnderPressure = 4;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
 constexpr timeval kAcceptRetryDelay = {0, 100000};
@@ -40,6 +46,10 @@ std::unique_ptr<Connection> makeConnection(const ConnectionContext& context, com
 }
 
 uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerSecond; }
+
+uint64_t shareOf(const ServerOptions& options) {
+  return options.max_buffered_bytes / static_cast<uint64_t>(std::max(1, options.workers));
+}
 
 }  // namespace
 
@@ -79,6 +89,7 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
                                                      : EchoProtocol::kReadBytes),
       header_timeout_ticks_(ticks(options.proxy_header_timeout_s)),
       scratch_(new char[kScratchBytes]),
+      account_(shareOf(options), &Worker::onMemoryCrossed, this),
       base_(std::move(base)),
       listener_list_(listeners),
       lag_probe_(base_.get(), std::chrono::milliseconds(options.watchdog_miss_ms),
@@ -93,6 +104,9 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
   context_.max_message_bytes = options.max_message_bytes;
   context_.oneshot = options.oneshot;
   context_.owner = this;
+  context_.account = &account_;
+  context_.pause_above = options.max_pending_bytes;
+  context_.max_buffer_capacity = options.max_pending_bytes + kScratchBytes;
   for (Listener* listener : listeners) {
     auto slot = std::make_unique<ListenerSlot>();
     slot->worker = this;
@@ -109,6 +123,7 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
   }
   tick_event_.assign(base_.get(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
+  overload_event_.assign(base_.get(), -1, 0, &Worker::onOverload, this);
 }
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
@@ -141,11 +156,15 @@ void Worker::onWake(int /*fd*/, short /*what*/, void* self) {
 
 void Worker::onAcceptable(int /*fd*/, short /*what*/, void* slot) {
   auto* listener_slot = static_cast<ListenerSlot*>(slot);
-  listener_slot->worker->acceptBurst(*listener_slot, kAcceptsPerEvent);
+  Worker* worker = listener_slot->worker;
+  worker->acceptBurst(*listener_slot, worker->context_.underPressure()
+                                          ? kAcceptsPerEventUnderPressure
+                                          : kAcceptsPerEvent);
 }
 
 void Worker::acceptBurst(ListenerSlot& slot, int max_accepts) {
-  for (int i = 0; i < max_accepts && acceptOne(slot); ++i) {
+  // An accepted connection can take the worker past the mark where it stops accepting.
+  for (int i = 0; i < max_accepts && !accept_stopped_ && acceptOne(slot); ++i) {
   }
 }
 
@@ -277,16 +296,27 @@ void Worker::removeConnection(int fd) {
 }
 
 void Worker::pauseAccepting() {
-  for (auto& slot : listeners_) {
-    slot->event.remove();
-  }
+  accept_retry_pending_ = true;
+  setListening(false);
   accept_retry_event_.add(&kAcceptRetryDelay);
 }
 
 void Worker::onAcceptRetry(int /*fd*/, short /*what*/, void* self) {
-  for (auto& slot : static_cast<Worker*>(self)->listeners_) {
-    if (slot->event.assigned()) {
+  auto* worker = static_cast<Worker*>(self);
+  worker->accept_retry_pending_ = false;
+  worker->setListening(true);
+}
+
+void Worker::setListening(bool on) {
+  const bool watch = on && !accept_stopped_ && !accept_retry_pending_;
+  for (auto& slot : listeners_) {
+    if (!slot->event.assigned()) {
+      continue;  // closed (drain, takeover)
+    }
+    if (watch) {
       slot->event.add();
+    } else {
+      slot->event.remove();
     }
   }
 }
@@ -295,6 +325,18 @@ void Worker::onTick(int /*fd*/, short /*what*/, void* self) { static_cast<Worker
 
 void Worker::sweep() {
   ++tick_;
+  if (trim_pending_ && account_.held() < account_.share() / 10) {
+    // What the connections of an episode freed stays in glibc's arenas (free chunks between live
+    // ones) unless given back: once per episode, when most of it is free. Takes a few ms.
+    trim_pending_ = false;
+    malloc_trim(0);
+  }
+  if (accept_stopped_ && tick_ - accept_stopped_tick_ >= kStuckAcceptTicks) {
+    // New clients have waited in the accept queue that long: make room for them by closing the
+    // connections that have not taken any output for as long.
+    accept_stopped_tick_ = tick_;
+    closeRound(kStuckAcceptTicks, account_.marks().reopen_target);
+  }
   if (reader_count_ > 0) {
     for (auto& reader : readers_) {
       if (reader && reader->expired(tick_)) {
@@ -321,6 +363,8 @@ void Worker::beginDrain() {
     return;
   }
   draining_ = true;
+  // Also when memory pressure had stopped accepting: closing the listeners would reset them.
+  accept_stopped_ = false;
   // Everything that completed its handshake before now: bounded by the backlog. Listeners handed
   // over to another process are closed already: what they queue is not this process's.
   for (auto& slot : listeners_) {
@@ -344,6 +388,7 @@ void Worker::reportIfDrained() {
 
 void Worker::closeListeners() {
   accept_retry_event_.remove();
+  accept_stopped_ = false;
   for (auto& slot : listeners_) {
     slot->event.reset();
     slot->listener->close();
@@ -355,6 +400,121 @@ void Worker::stopAccepting() {
   closeListeners();
   LOG(INFO) << "worker " << index_ << ": stopped accepting (listeners taken over), "
             << connection_count_ << " connections open";
+}
+
+MemoryGauges Worker::memory() const {
+  MemoryGauges gauges;
+  gauges.share = account_.share();
+  gauges.held = account_.held();
+  gauges.peak = account_.peak();
+  gauges.overload = static_cast<uint64_t>(account_.level());
+  return gauges;
+}
+
+void Worker::onMemoryCrossed(void* self) { static_cast<Worker*>(self)->applyOverload(); }
+
+void Worker::onOverload(int /*fd*/, short /*what*/, void* self) {
+  auto* worker = static_cast<Worker*>(self);
+  if (worker->account_.level() == common::kOverloadLevels - 1) {
+    worker->closeRound(0, worker->account_.marks().close_target);
+  }
+}
+
+void Worker::applyOverload() {
+  const int before = account_.level();
+  const int level = account_.levelForUse();
+  if (level == before) {
+    return;
+  }
+  account_.setLevel(level);
+  for (int k = before + 1; k <= level; ++k) {
+    enterLevel(k);
+  }
+  for (int k = before; k > level; --k) {
+    leaveLevel(k);
+  }
+  if (level == common::kOverloadLevels - 1) {
+    // Closing destroys connections: not from inside the callback of the one that crossed the
+    // mark, but right after the callbacks of this loop pass.
+    overload_event_.activate(EV_TIMEOUT);
+  }
+}
+
+void Worker::enterLevel(int level) {
+  if (level == 3) {
+    return;  // closing is logged and counted by each round
+  }
+  const unsigned bit = 1u << (level - 1);
+  const bool first_in_episode = (episode_actions_ & bit) == 0;
+  episode_actions_ |= bit;
+  if (level == 1) {
+    context_.pause_above = 0;
+  } else {
+    accept_stopped_ = true;
+    accept_stopped_tick_ = tick_;
+    setListening(false);
+  }
+  if (!first_in_episode) {
+    return;
+  }
+  (level == 1 ? stats_.overload_pause_reading : stats_.overload_stop_accepting).add();
+  LOG(WARNING) << "worker " << index_ << ": overload level " << level << " ("
+               << common::overloadLevelName(level) << "): holding " << account_.held()
+               << " bytes of a " << account_.share() << "-byte share, " << connection_count_
+               << " connections";
+}
+
+void Worker::leaveLevel(int level) {
+  if (level == 2) {
+    accept_stopped_ = false;
+    setListening(true);
+  } else if (level == 1) {
+    context_.pause_above = options_.max_pending_bytes;
+    episode_actions_ = 0;
+    trim_pending_ = true;
+    LOG(WARNING) << "worker " << index_ << ": overload over: holding " << account_.held()
+                 << " bytes, " << connection_count_ << " connections (total closed for "
+                 << "overload so far " << stats_.overload_closed.get() << ")";
+  }
+}
+
+void Worker::closeRound(uint32_t min_stalled_ticks, uint64_t target) {
+  // Longest stalled first, then most held: a client that reads its replies makes progress and
+  // comes last.
+  std::vector<std::tuple<uint32_t, uint64_t, int>> victims;
+  for (const auto& connection : connections_) {
+    if (connection && !connection->finished() && connection->holdsOutput()) {
+      const uint32_t stalled = connection->stalledTicks(tick_);
+      if (stalled >= min_stalled_ticks) {
+        victims.emplace_back(stalled / kTicksPerSecond, connection->charged(), connection->fd());
+      }
+    }
+  }
+  std::sort(victims.begin(), victims.end(), std::greater<>());
+  size_t closed = 0;
+  for (const auto& [seconds, bytes, fd] : victims) {
+    if (account_.held() < target) {
+      break;
+    }
+    connections_[fd]->abort();
+    stats_.overload_closed.add();
+    removeConnection(fd);
+    ++closed;
+  }
+  if (closed == 0) {
+    return;
+  }
+  stats_.overload_close_rounds.add();
+  const unsigned bit = 1u << 2;
+  if ((episode_actions_ & bit) == 0) {
+    episode_actions_ |= bit;
+    LOG(WARNING) << "worker " << index_ << ": overload level 3 (closing): closed " << closed
+                 << " stalled connections, now holding " << account_.held() << " bytes";
+  } else {
+    LOG_EVERY_T(WARNING, 5) << "worker " << index_ << ": overload: closed " << closed
+                            << " more stalled connections (" << stats_.overload_closed.get()
+                            << " so far), now holding " << account_.held() << " bytes";
+  }
 }
 
 void Worker::stop() {

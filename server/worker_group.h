@@ -54,6 +54,8 @@ class WorkerGroup final : public TakeoverHost {
   void join();
   bool draining() const { return draining_.load(); }
   std::vector<WorkerCounts> snapshots() const;
+  // Each worker's memory against its share of the buffer budget.
+  std::vector<MemoryGauges> memoryGauges() const;
   // Open connections now, summed over the workers' counters.
   uint64_t activeConnections() const;
   int listenerCount() const { return static_cast<int>(listeners_.size()); }

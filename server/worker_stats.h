@@ -14,6 +14,10 @@ inline constexpr const char* kRejectedHelp =
     "Connections closed at once, without being served, by the limit named in reason.";
 inline constexpr const char* kClosedByHelp =
     "Connections the server closed for the reason given (a subset of connections_closed).";
+inline constexpr const char* kOverloadHelp =
+    "Overload actions begun as buffered memory rose past the marks of a worker's share of "
+    "--max_buffered_bytes: pause_reading and stop_accepting once per worker per episode, close "
+    "every round of closing connections.";
 inline constexpr const char* kProxyRejectedHelp =
     "Connections closed without a reply before a PROXY protocol header was accepted "
     "(--proxy_protocol), by reason: untrusted = from outside --proxy_protocol_from; no_header = "
@@ -47,6 +51,7 @@ inline constexpr const char* kErrorsHelp =
   X(message_timeout_closed, "connections_closed_by_server", "reason", "message_timeout",        \
     kClosedByHelp)                                                                              \
   X(too_long, "connections_closed_by_server", "reason", "message_too_long", kClosedByHelp)      \
+  X(overload_closed, "connections_closed_by_server", "reason", "overload", kClosedByHelp)       \
   X(conn_errors, "errors", "kind", "connection", kErrorsHelp)                                   \
   X(accept_errors, "errors", "kind", "accept", kErrorsHelp)                                     \
   /* reads: the read-size histogram counts them; its live counter stays 0 */                    \
@@ -57,6 +62,9 @@ inline constexpr const char* kErrorsHelp =
   X(bytes_discarded, "discarded_bytes", nullptr, nullptr,                                       \
     "Bytes read and dropped while waiting for the EOF of a client the server closed "           \
     "(included in received_bytes).")                                                            \
+  X(overload_pause_reading, "overload_actions", "action", "pause_reading", kOverloadHelp)       \
+  X(overload_stop_accepting, "overload_actions", "action", "stop_accepting", kOverloadHelp)     \
+  X(overload_close_rounds, "overload_actions", "action", "close", kOverloadHelp)             \
   X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
     "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
     "per-address limit, with the header's address.")                                            \
@@ -173,6 +181,14 @@ struct alignas(64) WorkerStats {
 
   // Thread-safe.
   WorkerCounts snapshot() const;
+};
+
+// One worker's memory against its share of the buffer budget, at one moment. A value type.
+struct MemoryGauges {
+  uint64_t share = 0;     // the worker's share of --max_buffered_bytes
+  uint64_t held = 0;      // bytes its connections hold now (its MemoryAccount)
+  uint64_t peak = 0;      // the most they held at once since the start
+  uint64_t overload = 0;  // its overload level, 0..3 (common::overloadLevelName)
 };
 
 // One row of REACTORD_WORKER_COUNTERS, for code that walks them all.

@@ -133,6 +133,35 @@ TEST_F(ReactorBenchEchoTest, IdleSummarySaysHowManyWereOpenAtOnce) {
   EXPECT_NE(run.out.find("open at once  100 of 100"), std::string::npos) << run.out;
 }
 
+// A client that never reads: it writes until the server stops reading, holds every connection to
+// the window's end, and errs nothing.
+TEST_F(ReactorBenchEchoTest, StallWritesWithoutReading) {
+  const BenchRun run =
+      bench(server_.port(), {"--mode=stall", "--connections=6", "--threads=2",
+                             "--message_bytes=65536", "--socket_buffer_bytes=4096"});
+  ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
+  ASSERT_EQ(run.json.size(), 27u) << run.process.out;  // every mode's keys and two of its own
+  EXPECT_EQ(run.json.at("mode"), "stall");
+  EXPECT_EQ(run.number("connects"), 6);
+  EXPECT_GT(run.number("messages"), 6) << "chunks written before the server stopped reading";
+  EXPECT_EQ(run.number("server_closes"), 0);
+  EXPECT_EQ(run.number("open_at_end"), 6);
+  EXPECT_EQ(run.errors(), 0) << run.process.out;
+}
+
+// Against a server under a small budget, connections the server closes are counted, not errors,
+// and opened again.
+TEST(ReactorBenchStallTest, ServerClosesAreCountedAndRetried) {
+  reactord::testing::ServerProcess server(
+      {"--bind=127.0.0.1", "--workers=1", "--max_buffered_bytes=1048576"});
+  const BenchRun run = bench(server.port(), {"--mode=stall", "--connections=20",
+                                             "--message_bytes=65536", "--duration_s=3"});
+  ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
+  EXPECT_GT(run.number("server_closes"), 0) << run.process.out;
+  EXPECT_GT(run.number("connects"), 20) << "closed connections are opened again";
+  EXPECT_EQ(run.errors(), 0) << run.process.out;
+}
+
 TEST(ReactorBenchAckTest, PingPongAndChurn) {
   reactord::testing::ServerProcess server(serverFlags("ack"));
   expectClean(bench(server.port(), {"--protocol=ack", "--connections=8", "--pipeline=4"}),

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/cpu_count.h"
+#include "common/memory_limit.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_client.h"
 
@@ -40,6 +41,8 @@ TEST(StartupTest, BadFlagsExitNonZeroNamingTheFlag) {
       {"--protocol=http", "protocol"},
       {"--max_pending_bytes=0", "max_pending_bytes"},
       {"--max_message_bytes=0", "max_message_bytes"},
+      {"--max_buffered_bytes=4096", "max_buffered_bytes"},
+      {"--max_buffered_bytes=-1", "max_buffered_bytes"},
       {"--bind=not-an-address", "bind"},
       {"--drain_timeout_s=-5", "drain_timeout_s"},
       {"--idle_timeout_s=-1", "idle_timeout_s"},
@@ -99,9 +102,10 @@ TEST(StartupTest, VersionAndHelp) {
   EXPECT_NE(version.output.find(REACTORD_VERSION_FOR_TESTS), std::string::npos) << version.output;
   const RunResult help = runReactord({"--help"});
   EXPECT_EQ(help.exit_code, 0) << "help that was asked for is not a failure";
-  for (const char* flag : {"bind", "port", "workers", "protocol", "oneshot", "backlog",
-                           "max_connections", "max_pending_bytes", "max_message_bytes",
-                           "idle_timeout_s", "drain_timeout_s", "stats_interval_s"}) {
+  for (const char* flag :
+       {"bind", "port", "workers", "protocol", "oneshot", "backlog", "max_connections",
+        "max_pending_bytes", "max_message_bytes", "max_buffered_bytes", "idle_timeout_s",
+        "drain_timeout_s", "stats_interval_s"}) {
     EXPECT_NE(help.output.find(std::string("-") + flag + " ("), std::string::npos) << flag;
   }
 }
@@ -113,6 +117,21 @@ TEST(StartupTest, WorkersDefaultToTheUsableCpus) {
   const std::string line = "workers=" + std::to_string(expected.count) + " (from ";
   EXPECT_NE(server.log().find(line), std::string::npos) << server.log();
   EXPECT_EQ(listenerCount(server.port()), expected.count);
+}
+
+TEST(StartupTest, BufferBudgetDefaultsToHalfTheMemoryLimit) {
+  // The server inherits this process's cgroup and sees the same /proc/meminfo.
+  const common::MemoryLimit limit = common::probeMemoryLimit();
+  ServerProcess server({"--workers=2"});
+  EXPECT_TRUE(server.waitForLog("buffer budget " + std::to_string(limit.bytes / 2) + " bytes, ",
+                                milliseconds(1000)))
+      << server.log();
+  EXPECT_NE(server.log().find("(from " + limit.source + ")"), std::string::npos) << server.log();
+  ServerProcess explicit_budget({"--workers=2", "--max_buffered_bytes=8388608"});
+  EXPECT_NE(explicit_budget.log().find("buffer budget 8388608 bytes, 8.0 MiB (from "
+                                       "--max_buffered_bytes)"),
+            std::string::npos)
+      << explicit_budget.log();
 }
 
 }  // namespace

@@ -127,7 +127,9 @@ TEST(StatsLineTest, GaugesAreMergedBySumOrMaxAndListedPerWorker) {
   w1.accept_queue = 2;
   w1.accept_queue_max = 50;
   w1.accept_queue_limit = 128;
-  IntervalMeasures measured{{w0, w1}, common::ListenCounters{5, 7}};
+  IntervalMeasures measured;
+  measured.gauges = {w0, w1};
+  measured.listen = common::ListenCounters{5, 7};
   const std::string line = makeStatsLine("stats", nowOfTwo(), {}, 1.0, measured).text();
   EXPECT_NE(line.find(" loop_stalled_ms=1400 worker_loop_stalled_ms=1400,0 "), std::string::npos)
       << line;
@@ -176,6 +178,22 @@ TEST(StatsLineTest, EveryKeyOfTheTextIsInTheJson) {
     ++keys;
   }
   EXPECT_GT(keys, workerCounters().size());
+}
+
+TEST(StatsLineTest, MemoryKeysSumTheSharesAndTakeTheHighestLevel) {
+  IntervalMeasures measured;
+  measured.memory = {{.share = 1000, .held = 300, .peak = 900, .overload = 0},
+                     {.share = 1000, .held = 800, .peak = 950, .overload = 2}};
+  const StatsLine line = makeStatsLine("stats", nowOfTwo(), {}, 1.0, measured);
+  const std::string text = line.text();
+  EXPECT_NE(text.find(" buffer_budget=2000 buffered_bytes=1100 overload_state=2 "
+                      "worker_buffered_bytes=300,800 worker_overload_state=0,2 worker_active="),
+            std::string::npos)
+      << text;
+  EXPECT_NE(line.json().find(R"("worker_overload_state":[0,2])"), std::string::npos);
+  EXPECT_EQ(makeStatsLine("stats", nowOfTwo(), {}, 1.0).text().find("buffer_budget"),
+            std::string::npos)
+      << "no memory keys without gauges";
 }
 
 TEST(AdminCountsTest, SnapshotAndInterval) {
