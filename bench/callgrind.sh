@@ -5,7 +5,8 @@
 # messages echoed. Kernel work is not counted (see syscalls_per_msg.sh for that side).
 #
 # usage: bench/callgrind.sh [--servers=reactord1,reactord1-full,epoll,bufferevent] [--duration_s=10]
-# (reactord1-full: --workers=1 with every limit, timeout, stats line and the admin endpoint on)
+# (reactord1-full: --workers=1 with every limit, timeout, stats line and the admin endpoint on;
+# reactord1-proxy: the same with --proxy_protocol, reactor-bench sending a v2 header first)
 # The callgrind.out files stay in build/bench/callgrind/ for callgrind_annotate.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -15,6 +15,7 @@ CLIENT_CPU=1  # and reactor-bench here
 CLK_TCK=$(getconf CLK_TCK)
 BENCH_TMP=$(mktemp -d /tmp/reactord-bench.XXXXXX)
 BENCH_PIDS=()  # everything started in the background, killed on exit
+SERVER_CLIENT_ARGS=()  # set by bench_server_command
 
 # Every server bench/ knows, in the order of the tables.
 ALL_SERVERS=(reactord1 reactord2 epoll bufferevent go node asyncio-streams asyncio-protocol
@@ -62,8 +63,10 @@ bench_server_cpus() {
 }
 
 # bench_server_command NAME: sets SERVER_COMMAND to the argv that serves echo on a free port of
-# 127.0.0.1 and logs "listening on ADDR:PORT" to stderr.
+# 127.0.0.1 and logs "listening on ADDR:PORT" to stderr, and SERVER_CLIENT_ARGS to what
+# reactor-bench needs to talk to it (bench_client adds them).
 bench_server_command() {
+  SERVER_CLIENT_ARGS=()
   case "$1" in
     reactord1 | reactord2)
       SERVER_COMMAND=("$BUILD_DIR/server/reactord" --bind=127.0.0.1 --port=0
@@ -73,6 +76,12 @@ bench_server_command() {
         --protocol=echo --stats_interval_s=1 --max_connections=100000
         --max_connections_per_ip=100000 --idle_timeout_s=600 --write_timeout_s=600
         --admin_port=-1) ;;
+    reactord1-proxy)  # reactord1-full behind a balancer: every connection starts with a v2 header
+      SERVER_COMMAND=("$BUILD_DIR/server/reactord" --bind=127.0.0.1 --port=0 --workers=1
+        --protocol=echo --stats_interval_s=1 --max_connections=100000
+        --max_connections_per_ip=100000 --idle_timeout_s=600 --write_timeout_s=600
+        --admin_port=-1 --proxy_protocol)
+      SERVER_CLIENT_ARGS=(--proxy_header=v2) ;;
     epoll) SERVER_COMMAND=("$BUILD_DIR/bench/epoll_echo" 0) ;;
     bufferevent) SERVER_COMMAND=("$BUILD_DIR/bench/bufferevent_echo" 0) ;;
     go) SERVER_COMMAND=("$BUILD_DIR/bench/go_echo" -port=0) ;;
@@ -183,7 +192,7 @@ bench_client() {
   local out=$1 limit=$2
   shift 2
   timeout --kill-after=5 "$limit" taskset -c "$CLIENT_CPU" "$REACTOR_BENCH" --host=127.0.0.1 \
-    --port="$SERVER_PORT" --threads=1 --json "$@" >"$out" 2>"$out.err" &
+    --port="$SERVER_PORT" --threads=1 --json "${SERVER_CLIENT_ARGS[@]}" "$@" >"$out" 2>"$out.err" &
   CLIENT_PID=$!
   BENCH_PIDS+=("$CLIENT_PID")
 }

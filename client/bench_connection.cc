@@ -51,6 +51,10 @@ void BenchConnection::start(int64_t now) {
   }
   const int one = 1;
   setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (const int size = context_.options->socket_buffer_bytes; size > 0) {
+    setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  }
   read_event_.assign(context_.base, fd_.get(), EV_READ | EV_PERSIST, &onReadableThunk, this);
   write_event_.assign(context_.base, fd_.get(), EV_WRITE | EV_PERSIST, &onWritableThunk, this);
   if (connect(fd_.get(), address.get(), address.length()) == 0) {
@@ -63,10 +67,21 @@ void BenchConnection::start(int64_t now) {
 }
 
 void BenchConnection::onConnected(int64_t now) {
+  const std::optional<std::string> header = context_.options->proxy.headerFor(fd_.get());
+  if (!header) {
+    fail(Failure::kConnect, now, errno);
+    return;
+  }
+  proxy_header_ = *header;
+  proxy_header_sent_ = 0;
   state_ = State::kOpen;
   state_since_ = now;
   context_.counters->connects.add();
   context_.owner->connectSettled();
+  if (context_.options->mode == BenchMode::kStall) {
+    flushStall(now);  // and never read
+    return;
+  }
   read_event_.add();
   switch (context_.options->mode) {
     case BenchMode::kPingPong:
@@ -82,7 +97,8 @@ void BenchConnection::onConnected(int64_t now) {
       queue(now);
       break;
     case BenchMode::kRate:
-      break;  // messages come from sendAt(), maybe already queued while connecting
+    case BenchMode::kStall:
+      break;  // rate: messages come from sendAt(), maybe already queued while connecting
   }
   flush(now);
 }
@@ -102,27 +118,83 @@ void BenchConnection::queue(int64_t start_ns) {
   tx_target_ += context_.request_bytes;
 }
 
+ssize_t BenchConnection::sendSome(const char* data, size_t size, int64_t now) {
+  while (true) {
+    const ssize_t n = send(fd_.get(), data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      return n;
+    }
+    if (errno == EAGAIN) {
+      armWrite(true);
+      return 0;
+    }
+    if (errno != EINTR) {
+      fail(Failure::kReset, now, errno);
+      return -1;
+    }
+  }
+}
+
 bool BenchConnection::flush(int64_t now) {
+  while (proxy_header_sent_ < proxy_header_.size()) {
+    const ssize_t n = sendSome(proxy_header_.data() + proxy_header_sent_,
+                               proxy_header_.size() - proxy_header_sent_, now);
+    if (n <= 0) {
+      return n == 0;
+    }
+    proxy_header_sent_ += static_cast<size_t>(n);
+  }
   while (tx_offset_ < tx_target_) {
     const size_t length = std::min<uint64_t>(tx_target_ - tx_offset_, context_.requests->period());
-    const ssize_t n = send(fd_.get(), context_.requests->at(tx_start_ + tx_offset_), length,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      tx_offset_ += static_cast<uint64_t>(n);
-    } else if (errno == EAGAIN) {
-      armWrite(true);
-      return true;
-    } else if (errno != EINTR) {
-      fail(Failure::kReset, now, errno);
-      return false;
+    const ssize_t n = sendSome(context_.requests->at(tx_start_ + tx_offset_), length, now);
+    if (n <= 0) {
+      return n == 0;
     }
+    tx_offset_ += static_cast<uint64_t>(n);
   }
   armWrite(false);
   return true;
 }
 
+void BenchConnection::flushStall(int64_t now) {
+  constexpr int kChunksPerEvent = 16;  // then the other connections of the worker
+  for (int i = 0; i < kChunksPerEvent; ++i) {
+    if (tx_offset_ == tx_target_) {
+      tx_target_ += context_.stall_chunk_bytes;
+    }
+    const size_t length = std::min<uint64_t>(tx_target_ - tx_offset_, context_.requests->period());
+    const ssize_t n = send(fd_.get(), context_.requests->at(tx_start_ + tx_offset_), length,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      tx_offset_ += static_cast<uint64_t>(n);
+      if (tx_offset_ == tx_target_) {
+        context_.counters->messages.add();  // a whole chunk was taken
+      }
+    } else if (errno == EAGAIN) {
+      break;
+    } else if (errno != EINTR) {
+      closedByServer(now);
+      return;
+    }
+  }
+  armWrite(true);
+}
+
+void BenchConnection::closedByServer(int64_t now) {
+  context_.counters->server_closes.add();
+  context_.counters->closes.add();
+  closeSocket();
+  if (!context_.draining) {
+    context_.owner->requestStart(this, now + kRetryDelayNs);
+  }
+}
+
 void BenchConnection::onWritable() {
   const int64_t now = nowNanos();
+  if (state_ == State::kOpen && context_.options->mode == BenchMode::kStall) {
+    flushStall(now);
+    return;
+  }
   if (state_ != State::kConnecting) {
     flush(now);
     return;
@@ -232,6 +304,9 @@ void BenchConnection::drain(int64_t now) {
   if (state_ == State::kConnecting) {
     closeSocket();
     context_.owner->connectSettled();
+  } else if (state_ == State::kOpen && context_.options->mode == BenchMode::kStall) {
+    closeSocket();  // unread data: the close resets the connection; the abuser is gone at once
+    context_.counters->closes.add();
   } else if (state_ == State::kOpen && send_times_.empty()) {
     halfClose(now);
   }

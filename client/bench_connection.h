@@ -1,6 +1,7 @@
 #pragma once
 
 #include <event2/event.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,7 @@ struct BenchContext {
   size_t request_bytes = 0;           // one message as sent
   size_t reply_bytes = 0;             // its whole reply
   size_t window = 1;                  // messages in flight per connection (pingpong, bulk)
+  size_t stall_chunk_bytes = 0;       // mode=stall: bytes per write
   BenchCounters* counters = nullptr;
   LatencyHistogram* histogram = nullptr;
   ConnectionOwner* owner = nullptr;
@@ -91,13 +93,20 @@ class BenchConnection {
   }
   void onReadable();
   void onWritable();
+  // mode=stall: writes chunks while the socket takes them (a bounded number per event).
+  void flushStall(int64_t now);
+  // mode=stall: the server closed the connection (its overload action): counted, not an error.
+  void closedByServer(int64_t now);
   void onConnected(int64_t now);
   void onEndOfStream(int64_t now);
   // Queues one message whose latency counts from `start_ns`; flush() sends it.
   void queue(int64_t start_ns);
-  // Writes what is queued; arms the write event when the socket is full. False when it failed
-  // (the connection is closed then).
+  // Writes what is queued, after the PROXY header if one is still unsent; arms the write event
+  // when the socket is full. False when it failed (the connection is closed then).
   bool flush(int64_t now);
+  // One send(): the bytes written; 0 when the socket is full (the write event is armed then); -1
+  // when it failed (counted, and the connection closed).
+  ssize_t sendSome(const char* data, size_t size, int64_t now);
   bool verify(const char* data, size_t size) const;
   void complete(uint64_t replies, int64_t now);
   // What the mode does once replies arrived: more messages, a half-close, nothing.
@@ -118,6 +127,8 @@ class BenchConnection {
   common::UniqueFd fd_;  // declared before the events, which are removed first
   common::Event read_event_;
   common::Event write_event_;
+  std::string proxy_header_;  // sent before the first message (--proxy_header)
+  size_t proxy_header_sent_ = 0;
   uint64_t tx_start_ = 0;   // where this connection's streams begin in the payloads
   uint64_t tx_offset_ = 0;  // bytes written
   uint64_t tx_target_ = 0;  // bytes queued (written or not)

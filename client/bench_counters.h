@@ -19,7 +19,8 @@ namespace reactord::client {
   X(connect_refused, "connect_failures refused by the server (ECONNREFUSED)")      \
   X(connect_timeouts, "connect_failures not completed within the timeout")         \
   X(missed_connects, "churn at --connect_rate: connects due with every slot busy") \
-  X(settled, "mode=idle: connections verified or given up on")
+  X(settled, "mode=idle: connections verified or given up on")                     \
+  X(server_closes, "mode=stall: connections the server closed (not an error)")
 
 // A copy of a worker's counters at one moment, or a sum or difference of several. A value type.
 struct BenchTotals {

@@ -21,7 +21,8 @@ DEFINE_string(protocol, "echo",
 DEFINE_string(mode, "pingpong",
               "pingpong (closed loop), rate (open loop at --rate), churn "
               "(connect, one message, close), bulk (streaming), idle (hold "
-              "--connections open)");
+              "--connections open), stall (send chunks as fast as the server takes "
+              "them, never read: echo --message_bytes per chunk, ack 64 KiB of lines)");
 DEFINE_int32(threads, 1, "Load-generator threads, each with its own event loop");
 DEFINE_int32(connections, 50, "Connections in total (mode=churn: connections at once)");
 DEFINE_int32(message_bytes, 64, "Bytes per message (mode=bulk: per chunk)");
@@ -38,8 +39,18 @@ DEFINE_double(connect_rate, 0,
 DEFINE_int32(timeout_ms, 5000,
              "A message without its reply this long is a timeout; also bounds "
              "connects and the final close");
+DEFINE_int32(socket_buffer_bytes, 0,
+             "SO_SNDBUF and SO_RCVBUF of each connection (the kernel doubles them); 0 = the "
+             "kernel's defaults. Small buffers keep many stall connections from filling the "
+             "machine's TCP memory on this side.");
 DEFINE_bool(json, false, "Print one line of JSON on stdout instead of the summary");
 DEFINE_bool(progress, true, "Print one progress line per second on stderr");
+DEFINE_string(proxy_header, "none",
+              "Send a PROXY protocol header first on every connection, as a balancer does, to a "
+              "server run with --proxy_protocol: none, v1, v2 or v2-local");
+DEFINE_string(proxy_source, "",
+              "With --proxy_header=v1|v2: the client address the headers claim (numeric IPv4 or "
+              "IPv6). Empty: each connection's own address");
 
 namespace checks = reactord::client;
 DEFINE_validator(port, &checks::validPort);
@@ -54,6 +65,9 @@ DEFINE_validator(warmup_s, &checks::validNonNegative);
 DEFINE_validator(rate, &checks::validNonNegative);
 DEFINE_validator(connect_rate, &checks::validNonNegative);
 DEFINE_validator(timeout_ms, &checks::validPositive);
+DEFINE_validator(socket_buffer_bytes, &checks::validSocketBuffer);
+DEFINE_validator(proxy_header, &checks::validProxyHeader);
+DEFINE_validator(proxy_source, &checks::validProxySource);
 
 namespace {
 
@@ -74,6 +88,10 @@ std::string crossCheck(const reactord::client::BenchOptions& options) {
   }
   if (options.mode != BenchMode::kIdle && options.duration_s <= 0) {
     return "--duration_s must be positive";
+  }
+  if (options.proxy.source && options.proxy.kind != reactord::client::ProxyHeaderKind::kV1 &&
+      options.proxy.kind != reactord::client::ProxyHeaderKind::kV2) {
+    return "--proxy_source needs --proxy_header=v1 or v2";
   }
   return {};
 }
@@ -98,7 +116,12 @@ std::string optionsFromFlags(reactord::client::BenchOptions* options) {
   options->rate = FLAGS_rate;
   options->connect_rate = FLAGS_connect_rate;
   options->timeout_ms = FLAGS_timeout_ms;
+  options->socket_buffer_bytes = FLAGS_socket_buffer_bytes;
   options->progress = FLAGS_progress;
+  options->proxy.kind = *reactord::client::parseProxyHeaderKind(FLAGS_proxy_header);
+  if (!reactord::client::parseProxySource(FLAGS_proxy_source, &options->proxy.source, &error)) {
+    return error;
+  }
   return crossCheck(*options);
 }
 
@@ -113,7 +136,7 @@ int main(int argc, char** argv) {
   gflags::SetUsageMessage(
       "load generator for reactord\n"
       "  reactor-bench [--host=H] [--port=P] [--protocol=echo|ack] "
-      "[--mode=pingpong|rate|churn|bulk|idle] [--json] ...");
+      "[--mode=pingpong|rate|churn|bulk|idle|stall] [--json] ...");
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
   if (std::getenv("GLOG_logtostderr") == nullptr) {

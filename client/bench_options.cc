@@ -9,11 +9,9 @@ struct ModeName {
   BenchMode mode;
   const char* name;
 };
-constexpr ModeName kModeNames[] = {{BenchMode::kPingPong, "pingpong"},
-                                   {BenchMode::kRate, "rate"},
-                                   {BenchMode::kChurn, "churn"},
-                                   {BenchMode::kBulk, "bulk"},
-                                   {BenchMode::kIdle, "idle"}};
+constexpr ModeName kModeNames[] = {
+    {BenchMode::kPingPong, "pingpong"}, {BenchMode::kRate, "rate"}, {BenchMode::kChurn, "churn"},
+    {BenchMode::kBulk, "bulk"},         {BenchMode::kIdle, "idle"}, {BenchMode::kStall, "stall"}};
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "client/protocol.h"
+#include "client/proxy_header_option.h"
 #include "common/socket_address.h"
 
 namespace reactord::client {
@@ -15,6 +16,7 @@ enum class BenchMode {
   kChurn,     // connect, one message, check the reply, half-close, wait for the close, repeat
   kBulk,      // each connection streams chunks of --message_bytes and reads them back
   kIdle,      // open --connections, verify each once, hold them idle, close
+  kStall,     // send --message_bytes chunks as fast as the server takes them, never read (abuse)
 };
 
 std::optional<BenchMode> parseBenchMode(std::string_view name);
@@ -34,7 +36,10 @@ struct BenchOptions {
   double rate = 0;          // messages/s in total, mode=rate only
   double connect_rate = 0;  // mode=churn: connects/s in total (open loop); 0 = closed loop
   int timeout_ms = 5000;
-  bool progress = true;  // one line per second on stderr
+  int socket_buffer_bytes = 0;  // SO_SNDBUF and SO_RCVBUF of each connection; 0 = the kernel's
+  bool progress = true;         // one line per second on stderr
+  // A PROXY protocol header sent first on every connection (a server run with --proxy_protocol).
+  ProxyHeaderOption proxy;
 };
 
 // When the phases of a run begin, on the CLOCK_MONOTONIC nanosecond scale of nowNanos(). For

@@ -41,8 +41,13 @@ std::string formatJson(const BenchResult& r) {
   appendf(out, R"("latency_us":{"p50":%.3f,"p90":%.3f,"p99":%.3f,)",
           micros(r.latency.percentile(50)), micros(r.latency.percentile(90)),
           micros(r.latency.percentile(99)));
-  appendf(out, R"("p999":%.3f,"max":%.3f},"client_cpu_s":%.3f})",
-          micros(r.latency.percentile(99.9)), micros(r.latency.max()), r.client_cpu_s);
+  appendf(out, R"("p999":%.3f,"max":%.3f},"client_cpu_s":%.3f)", micros(r.latency.percentile(99.9)),
+          micros(r.latency.max()), r.client_cpu_s);
+  if (o.mode == BenchMode::kStall) {
+    appendf(out, R"(,"server_closes":%)" PRIu64 R"(,"open_at_end":%)" PRIu64, r.all.server_closes,
+            r.open_at_once);
+  }
+  out += "}";
   return out;
 }
 
@@ -74,6 +79,11 @@ std::string formatSummary(const BenchResult& r) {
   if (o.mode == BenchMode::kIdle) {
     appendf(out, "  open at once  %" PRIu64 " of %d, held %.2f s\n", r.open_at_once, o.connections,
             r.duration_s);
+  } else if (o.mode == BenchMode::kStall) {
+    appendf(out,
+            "  window        %.2f s; %" PRIu64 " of %d open at its end, %" PRIu64
+            " closed by the server\n",
+            r.duration_s, r.open_at_once, o.connections, r.all.server_closes);
   } else {
     appendf(out, "  window        %.2f s after %.2f s of warm-up\n", r.duration_s, o.warmup_s);
   }

@@ -18,7 +18,7 @@ struct BenchResult {
   LatencyHistogram latency;   // replies received inside the window, in nanoseconds
   LatencyHistogram send_lag;  // mode=rate: actual minus intended send time, nanoseconds
   double client_cpu_s = 0;    // user + system CPU of reactor-bench over the window
-  uint64_t open_at_once = 0;  // mode=idle: connections open at the end of the hold
+  uint64_t open_at_once = 0;  // open at the end of the hold (idle) or the window (stall)
 
   bool failed() const { return all.errors() > 0; }
 };

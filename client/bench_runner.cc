@@ -120,6 +120,9 @@ BenchResult BenchRunner::run() {
     result.latency.merge(worker->latency());
     result.send_lag.merge(worker->sendLag());
     window_seconds += worker->windowSeconds();
+    if (options_.mode == BenchMode::kStall) {
+      result.open_at_once += worker->openAtWindowEnd();
+    }
   }
   if (options_.mode != BenchMode::kIdle) {
     result.duration_s = window_seconds / static_cast<double>(workers_.size());

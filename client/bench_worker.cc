@@ -16,6 +16,7 @@ namespace {
 constexpr int64_t kTickNs = 100'000'000;
 constexpr size_t kBulkWindowBytes = 256 << 10;  // bytes in flight per connection in mode=bulk
 constexpr int64_t kDrainGraceNs = 1'000'000'000;
+constexpr size_t kStallAckChunkBytes = 64 << 10;
 
 timeval toTimeval(int64_t nanos) {
   nanos = std::max<int64_t>(0, nanos);
@@ -70,6 +71,12 @@ void BenchWorker::setUpLoop() {
   context_.reply_bytes =
       options_.protocol == Protocol::kEcho ? context_.request_bytes : kAckReply.size();
   context_.window = messagesInFlight(options_, context_.request_bytes);
+  // mode=stall: echo writes --message_bytes at a time; ack as many whole lines as fit in 64 KiB.
+  context_.stall_chunk_bytes =
+      options_.protocol == Protocol::kEcho
+          ? context_.request_bytes
+          : std::max<size_t>(1, kStallAckChunkBytes / context_.request_bytes) *
+                context_.request_bytes;
   context_.counters = &counters_;
   context_.histogram = &histogram_;
   context_.owner = this;

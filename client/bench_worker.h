@@ -56,6 +56,8 @@ class BenchWorker final : private ConnectionOwner {
   const LatencyHistogram& latency() const { return histogram_; }
   // mode=rate: how late this worker sent each message of the window after its intended time.
   const LatencyHistogram& sendLag() const { return send_lag_; }
+  // Connections open when the window ended (mode=stall closes them all right after).
+  uint64_t openAtWindowEnd() const { return window_end_totals_.open(); }
   double windowSeconds() const {
     return static_cast<double>(window_end_ns_ - window_start_ns_) / 1e9;
   }

@@ -23,13 +23,25 @@ Clock::time_point deadlineAfter(int timeout_ms) {
   return Clock::now() + std::chrono::milliseconds(timeout_ms);
 }
 
+// Sends the PROXY protocol header the options ask for, if any, before anything else.
+bool sendProxyHeader(const ClientOptions& options, Clock::time_point deadline, TcpClient* client,
+                     std::string* error) {
+  const std::optional<std::string> header = options.proxy.headerFor(client->fd());
+  if (!header) {
+    *error = "cannot read the addresses of the connection to " + client->peer() +
+             " for its PROXY header";
+    return false;
+  }
+  return header->empty() || client->sendAll(*header, deadline, error);
+}
+
 // Tries each address of the host in turn (a name may have IPv6 and IPv4 ones); the error is the
-// last one's.
+// last one's. Then sends the PROXY header, if any.
 bool connectTo(const ClientOptions& options, Clock::time_point deadline, TcpClient* client,
                std::string* error) {
   for (const auto& address : resolveAddresses(options.host, options.port, error)) {
     if (client->connect(address, deadline, error)) {
-      return true;
+      return sendProxyHeader(options, deadline, client, error);
     }
   }
   return false;
@@ -142,6 +154,9 @@ bool applyStatusFile(const std::string& path, ClientOptions* options, std::strin
   options->host = status->address.ipString();
   options->port = status->address.port();
   options->protocol = *parseProtocol(status->protocol);
+  if (status->proxy_protocol && options->proxy.kind == ProxyHeaderKind::kNone) {
+    options->proxy.kind = ProxyHeaderKind::kV2Local;  // as a balancer's own health check
+  }
   return true;
 }
 

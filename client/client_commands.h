@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "client/protocol.h"
+#include "client/proxy_header_option.h"
 
 namespace reactord::client {
 
@@ -15,6 +16,8 @@ struct ClientOptions {
   // Message and stdin modes: the longest wait for the server at any one step. --check: the
   // whole check.
   int timeout_ms = 5000;
+  // A PROXY protocol header sent first on the connection, for a server run with --proxy_protocol.
+  ProxyHeaderOption proxy;
 };
 
 // The three things reactor-client does. Each connects, talks, writes what the server sent to
@@ -31,7 +34,8 @@ bool sendMessages(const ClientOptions& options, const std::vector<std::string>& 
 // server sends to `out_fd` until the server closes.
 bool pumpStream(const ClientOptions& options, int in_fd, int out_fd, std::string* error);
 
-// Reads a reactord status file (common/server_status.h) into options' host, port and protocol.
+// Reads a reactord status file (common/server_status.h) into options' host, port and protocol,
+// and a v2 LOCAL PROXY header when the server wants one and options name no other header.
 // False with `error` naming the file and what is wrong (missing, unreadable, malformed).
 bool applyStatusFile(const std::string& path, ClientOptions* options, std::string* error);
 

@@ -25,8 +25,17 @@ DEFINE_string(status_file, "",
               "With --check: read the address and protocol from the status file that reactord "
               "writes with its own --status_file (the container HEALTHCHECK uses this), instead "
               "of --host, --port and --protocol");
+DEFINE_string(proxy_header, "none",
+              "Send a PROXY protocol header first, as a balancer does, to a server run with "
+              "--proxy_protocol: none, v1 (text), v2 (binary), or v2-local (a LOCAL header: the "
+              "server keeps the connection's own address, as for a balancer's health check)");
+DEFINE_string(proxy_source, "",
+              "With --proxy_header=v1|v2: the client address the header claims (numeric IPv4 or "
+              "IPv6; the port is the connection's own). Empty: the connection's own address");
 
 DEFINE_validator(port, &reactord::client::validPort);
+DEFINE_validator(proxy_header, &reactord::client::validProxyHeader);
+DEFINE_validator(proxy_source, &reactord::client::validProxySource);
 DEFINE_validator(timeout_ms, &reactord::client::validPositive);
 DEFINE_validator(protocol, &reactord::client::validProtocol);
 
@@ -40,7 +49,9 @@ int main(int argc, char** argv) {
       "  reactor-client --check [--port=P] [--timeout_ms=T]\n"
       "      health check: exit 0 when one probe round-trips correctly\n"
       "  reactor-client --check --status_file=PATH\n"
-      "      the same, at the address and with the protocol that a running reactord wrote there");
+      "      the same, at the address and with the protocol that a running reactord wrote there\n"
+      "  --proxy_header=v1|v2|v2-local [--proxy_source=IP]\n"
+      "      any of them through a server run with --proxy_protocol: a PROXY header goes first");
   gflags::SetVersionString("0.1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, /*remove_flags=*/true);
 
@@ -49,9 +60,16 @@ int main(int argc, char** argv) {
   options.port = static_cast<uint16_t>(FLAGS_port);
   options.protocol = *reactord::client::parseProtocol(FLAGS_protocol);
   options.timeout_ms = FLAGS_timeout_ms;
+  options.proxy.kind = *reactord::client::parseProxyHeaderKind(FLAGS_proxy_header);
+  std::string error;
+  reactord::client::parseProxySource(FLAGS_proxy_source, &options.proxy.source, &error);
+  if (options.proxy.source && options.proxy.kind != reactord::client::ProxyHeaderKind::kV1 &&
+      options.proxy.kind != reactord::client::ProxyHeaderKind::kV2) {
+    std::fprintf(stderr, "reactor-client: --proxy_source needs --proxy_header=v1 or v2\n");
+    return 1;
+  }
   const std::vector<std::string> messages(argv + 1, argv + argc);
 
-  std::string error;
   if (!FLAGS_status_file.empty()) {
     for (const char* flag : {"host", "port", "protocol"}) {
       if (!gflags::GetCommandLineFlagInfoOrDie(flag).is_default) {

@@ -4,6 +4,7 @@
 
 #include "client/bench_options.h"
 #include "client/protocol.h"
+#include "client/proxy_header_option.h"
 
 namespace reactord::client {
 namespace {
@@ -32,6 +33,10 @@ bool validPositive(const char* flag, int32_t value) { return inRange(flag, value
 
 bool validThreads(const char* flag, int32_t value) { return inRange(flag, value, 1, 64); }
 
+bool validSocketBuffer(const char* flag, int32_t value) {
+  return inRange(flag, value, 0, 64 << 20);
+}
+
 bool validMessageBytes(const char* flag, int32_t value) {
   return inRange(flag, value, 1, 16 << 20);
 }
@@ -50,7 +55,21 @@ bool validProtocol(const char* flag, const std::string& value) {
 
 bool validBenchMode(const char* flag, const std::string& value) {
   return oneOf(flag, value, parseBenchMode(value).has_value(),
-               "pingpong, rate, churn, bulk or idle");
+               "pingpong, rate, churn, bulk, idle or stall");
+}
+
+bool validProxyHeader(const char* flag, const std::string& value) {
+  return oneOf(flag, value, parseProxyHeaderKind(value).has_value(), "none, v1, v2 or v2-local");
+}
+
+bool validProxySource(const char* flag, const std::string& value) {
+  std::optional<common::SocketAddress> source;
+  std::string error;
+  if (!parseProxySource(value, &source, &error)) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace reactord::client

@@ -11,9 +11,12 @@ namespace reactord::client {
 bool validPort(const char* flag, int32_t value);
 bool validPositive(const char* flag, int32_t value);
 bool validThreads(const char* flag, int32_t value);
+bool validSocketBuffer(const char* flag, int32_t value);
 bool validMessageBytes(const char* flag, int32_t value);
 bool validNonNegative(const char* flag, double value);
 bool validProtocol(const char* flag, const std::string& value);
 bool validBenchMode(const char* flag, const std::string& value);
+bool validProxyHeader(const char* flag, const std::string& value);
+bool validProxySource(const char* flag, const std::string& value);
 
 }  // namespace reactord::client

@@ -7,8 +7,6 @@
 #include <fstream>
 #include <limits>
 #include <optional>
-#include <sstream>
-#include <vector>
 
 namespace reactord::common {
 namespace {
@@ -24,75 +22,10 @@ struct Quota {
   }
 };
 
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  std::string part;
-  while (std::getline(stream, part, separator)) {
-    parts.push_back(part);
-  }
-  return parts;
-}
-
-bool contains(const std::vector<std::string>& items, const std::string& item) {
-  return std::find(items.begin(), items.end(), item) != items.end();
-}
-
-// The cgroup path of this process: the "0::" line for v2, the line naming the cpu controller for
-// v1. Empty when there is none.
-std::string cgroupPath(const std::string& proc_self, bool v2) {
-  std::ifstream file(proc_self + "/cgroup");
-  std::string line;
-  while (std::getline(file, line)) {
-    const size_t first = line.find(':');
-    const size_t second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
-      continue;
-    }
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    if (v2 ? line.compare(0, second + 1, "0::") == 0 : contains(split(controllers, ','), "cpu")) {
-      return line.substr(second + 1);
-    }
-  }
-  return {};
-}
-
-// The directory of `cgroup_path` in the cgroup filesystem mounted per mountinfo, and the mount
-// point (where the walk up to ancestors stops). nullopt when no such mount is visible.
-std::optional<std::pair<std::string, std::string>> cgroupDir(const CpuProbePaths& paths, bool v2,
-                                                             const std::string& cgroup_path) {
-  std::ifstream file(paths.proc_self + "/mountinfo");
-  std::string line;
-  while (std::getline(file, line)) {
-    const std::vector<std::string> fields = split(line, ' ');
-    const auto dash = std::find(fields.begin(), fields.end(), "-");
-    if (fields.size() < 5 || dash == fields.end() || fields.end() - dash < 4) {
-      continue;
-    }
-    const std::string& fstype = *(dash + 1);
-    const bool match =
-        v2 ? fstype == "cgroup2" : fstype == "cgroup" && contains(split(*(dash + 3), ','), "cpu");
-    if (!match) {
-      continue;
-    }
-    const std::string& mount_root = fields[3];
-    const std::string mount_point = paths.root + fields[4];
-    std::string relative = cgroup_path;
-    if (mount_root != "/" && cgroup_path.compare(0, mount_root.size(), mount_root) == 0) {
-      relative = cgroup_path.substr(mount_root.size());  // a container sees its own cgroup as root
-    }
-    if (relative == "/") {
-      relative.clear();
-    }
-    return std::make_pair(mount_point + relative, mount_point);
-  }
-  return std::nullopt;
-}
-
-std::optional<Quota> readQuota(const std::string& dir, bool v2) {
+std::optional<Quota> readQuota(const std::string& dir, CgroupVersion version) {
   Quota quota;
   quota.dir = dir;
-  if (v2) {
+  if (version == CgroupVersion::kV2) {
     std::ifstream file(dir + "/cpu.max");
     std::string max;
     if (!(file >> max >> quota.period_us) || max == "max") {
@@ -116,26 +49,13 @@ std::optional<Quota> readQuota(const std::string& dir, bool v2) {
 }
 
 // The smallest quota on the way from this process's cgroup up to the mount point.
-std::optional<Quota> tightestQuota(const CpuProbePaths& paths, bool v2) {
-  const std::string path = cgroupPath(paths.proc_self, v2);
-  if (path.empty()) {
-    return std::nullopt;
-  }
-  const auto dirs = cgroupDir(paths, v2, path);
-  if (!dirs) {
-    return std::nullopt;
-  }
-  auto [dir, mount_point] = *dirs;
+std::optional<Quota> tightestQuota(const CpuProbePaths& paths, CgroupVersion version) {
   std::optional<Quota> best;
-  while (true) {
-    const auto quota = readQuota(dir, v2);
+  for (const std::string& dir : cgroupDirs(paths, version, "cpu")) {
+    const auto quota = readQuota(dir, version);
     if (quota && (!best || quota->cpus() < best->cpus())) {
       best = quota;
     }
-    if (dir.size() <= mount_point.size()) {
-      break;
-    }
-    dir.erase(dir.rfind('/'));
   }
   return best;
 }
@@ -153,10 +73,10 @@ int affinityCpuCount() {
 
 CpuCount probeUsableCpus(int affinity_cpus, const CpuProbePaths& paths) {
   CpuCount result{std::max(1, affinity_cpus), "affinity mask"};
-  std::optional<Quota> quota = tightestQuota(paths, /*v2=*/true);
+  std::optional<Quota> quota = tightestQuota(paths, CgroupVersion::kV2);
   const char* kind = "cgroup v2 cpu.max";
   if (!quota) {
-    quota = tightestQuota(paths, /*v2=*/false);
+    quota = tightestQuota(paths, CgroupVersion::kV1);
     kind = "cgroup v1 cpu.cfs_quota_us";
   }
   if (quota && quota->cpus() < result.count) {

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "common/cgroup.h"
+
 namespace reactord::common {
 
 // How many CPUs this process may really use, and where the number came from, e.g.
@@ -11,11 +13,8 @@ struct CpuCount {
   std::string source;
 };
 
-// Where the probe reads. Tests point these at a fake tree.
-struct CpuProbePaths {
-  std::string proc_self = "/proc/self";  // holds `cgroup` and `mountinfo`
-  std::string root;                      // prefixed to every mount point from mountinfo
-};
+// Where the probe reads (the cgroup discovery is shared with the memory-limit probe).
+using CpuProbePaths = CgroupPaths;
 
 // The CPUs in this thread's affinity mask (sched_getaffinity), at least 1. Any thread.
 int affinityCpuCount();

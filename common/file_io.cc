@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 
 #include "common/unique_fd.h"
 
@@ -81,6 +82,11 @@ std::optional<std::string> readSmallFile(const std::string& path, size_t max_byt
       return std::nullopt;
     }
   }
+}
+
+std::optional<std::string> readFileText(const std::string& path) {
+  std::string ignored;
+  return readSmallFile(path, std::numeric_limits<size_t>::max(), &ignored);
 }
 
 }  // namespace reactord::common

@@ -83,6 +83,12 @@ JsonWriter& JsonWriter::value(double number) {
   return *this;
 }
 
+JsonWriter& JsonWriter::null() {
+  beforeValue();
+  out_ += "null";
+  return *this;
+}
+
 JsonWriter& JsonWriter::value(bool flag) {
   beforeValue();
   out_ += flag ? "true" : "false";

@@ -22,6 +22,7 @@ class JsonWriter {
   JsonWriter& value(bool flag);
   JsonWriter& value(std::string_view text);
   JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+  JsonWriter& null();
   // A number already in JSON syntax (checked by the caller).
   JsonWriter& rawNumber(std::string_view number);
   // The text; the writer is empty afterwards.

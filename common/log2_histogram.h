@@ -77,4 +77,21 @@ struct Log2Buckets {
   }
 };
 
+// A histogram that keeps its own sum: for values the owner does not count anywhere else (a
+// connection's duration, its bytes). One writer thread, any readers. The last bucket also holds
+// every value past its lower bound: it is the overflow bucket (+Inf) when rendered.
+template <size_t N>
+struct Log2Histogram {
+  Log2Buckets<N> buckets;
+  Counter sum;
+
+  // Writer-thread-only.
+  void record(uint64_t value) {
+    buckets.record(value);
+    sum.add(value);
+  }
+  // Thread-safe.
+  Log2Counts<N> snapshot() const { return buckets.snapshot(sum.get()); }
+};
+
 }  // namespace reactord::common

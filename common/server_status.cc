@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <map>
+#include <utility>
 
 namespace reactord::common {
 namespace {
@@ -35,7 +36,8 @@ std::optional<SocketAddress> parseHostPort(std::string_view text) {
 
 std::string ServerStatus::format() const {
   return "address=" + address.toString() + " protocol=" + protocol +
-         " oneshot=" + (oneshot ? "1" : "0") + " pid=" + std::to_string(pid) + "\n";
+         " oneshot=" + (oneshot ? "1" : "0") + " proxy_protocol=" + (proxy_protocol ? "1" : "0") +
+         " pid=" + std::to_string(pid) + "\n";
 }
 
 std::optional<ServerStatus> ServerStatus::parse(std::string_view text, std::string* error) {
@@ -77,12 +79,15 @@ std::optional<ServerStatus> ServerStatus::parse(std::string_view text, std::stri
     return std::nullopt;
   }
   status.protocol = protocol->second;
-  if (const auto oneshot = fields.find("oneshot"); oneshot != fields.end()) {
-    if (oneshot->second != "0" && oneshot->second != "1") {
-      *error = "oneshot=" + oneshot->second + " is neither 0 nor 1";
-      return std::nullopt;
+  for (const auto& [key, flag] : {std::pair{"oneshot", &status.oneshot},
+                                  std::pair{"proxy_protocol", &status.proxy_protocol}}) {
+    if (const auto found = fields.find(key); found != fields.end()) {
+      if (found->second != "0" && found->second != "1") {
+        *error = std::string(key) + "=" + found->second + " is neither 0 nor 1";
+        return std::nullopt;
+      }
+      *flag = found->second == "1";
     }
-    status.oneshot = oneshot->second == "1";
   }
   if (const auto pid = fields.find("pid"); pid != fields.end()) {
     const std::string& value = pid->second;

@@ -31,6 +31,15 @@ std::optional<SocketAddress> SocketAddress::localOf(int fd) {
   return address;
 }
 
+std::optional<SocketAddress> SocketAddress::peerOf(int fd) {
+  SocketAddress address;
+  socklen_t length = sizeof address.storage_;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address.storage_), &length) != 0) {
+    return std::nullopt;
+  }
+  return address;
+}
+
 SocketAddress SocketAddress::of(const sockaddr_storage& storage) {
   SocketAddress address;
   address.storage_ = storage;

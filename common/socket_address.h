@@ -18,6 +18,8 @@ class SocketAddress {
   static std::optional<SocketAddress> parse(std::string_view ip, uint16_t port);
   // The address a socket is bound to (getsockname), or nullopt when the call fails.
   static std::optional<SocketAddress> localOf(int fd);
+  // The address a socket is connected to (getpeername), or nullopt when the call fails.
+  static std::optional<SocketAddress> peerOf(int fd);
   // The address accept() or recvfrom() filled in (IPv4 or IPv6).
   static SocketAddress of(const sockaddr_storage& storage);
 

@@ -13,7 +13,7 @@ seed=${FUZZ_SEED:-1}
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "fuzz.sh: FUZZ_SEED wants a number, not '$seed'" >&2; exit 1; }
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: seconds wants a positive integer, not '$seconds'" >&2; exit 1; }
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
-targets=(line_framer_fuzz cpu_count_fuzz http_message_fuzz)
+targets=(line_framer_fuzz cpu_count_fuzz http_message_fuzz proxy_header_fuzz)
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is missing (deploy/install-deps.sh test)" >&2; exit 1; }
 cmake -S . -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \

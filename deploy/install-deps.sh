@@ -4,9 +4,10 @@
 #
 # usage: deploy/install-deps.sh [build|test|image|bench|deploy|container]   (default: test)
 #   build  compiler, CMake and the libraries
-#   test   build + what the test suite drives (iproute2, procps, python3, ncat, curl; systemd for
-#          systemd-analyze, which checks deploy/systemd offline) and clang
-#          with its runtime for the fuzzers
+#   test   build + what the test suite drives (iproute2, procps, python3, python3-yaml for the
+#          k8s manifest's flags, ncat, curl, promtool from prometheus; systemd for
+#          systemd-analyze, which checks deploy/systemd offline) and clang with its runtime for
+#          the fuzzers
 #   image  test + tini (the Dockerfile's build stage: deploy/stage-rootfs.sh copies it)
 #   bench  test + the peers and tools of bench/ (strace, valgrind, python3-uvloop, golang-go, gnuplot,
 #          jq)
@@ -20,7 +21,8 @@ set -euo pipefail
 profile=${1:-test}
 build_pkgs=(g++ cmake make pkg-config libevent-dev libgflags-dev libgoogle-glog-dev libgtest-dev
   libgmock-dev libbenchmark-dev)
-test_pkgs=(iproute2 procps python3 ncat curl jq clang libclang-rt-14-dev systemd)
+test_pkgs=(iproute2 procps python3 python3-yaml ncat curl jq clang libclang-rt-14-dev systemd
+  prometheus)
 bench_pkgs=(strace valgrind python3-uvloop golang-go gnuplot-nox nodejs jq)
 deploy_pkgs=(haproxy tini nodejs npm debootstrap)
 container_pkgs=(docker.io docker-compose prometheus python3-yaml)

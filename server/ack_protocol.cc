@@ -2,7 +2,6 @@
 
 #include <glog/logging.h>
 
-#include <algorithm>
 #include <string>
 
 #include "common/wire_protocol.h"
@@ -12,8 +11,9 @@ namespace {
 
 using common::kAckReply;
 
-// kAckReply repeated kReadBytes times: a read's acknowledgements are one write.
-const std::string& ackBatch() {
+// kAckReply repeated kReadBytes times: a read's acknowledgements are one write, and what the
+// socket does not take is owed as a count (Connection::sendReplies).
+const common::RepeatedReply& ackReplies() {
   static const std::string batch = [] {
     std::string text;
     text.reserve(kAckReply.size() * AckProtocol::kReadBytes);
@@ -22,13 +22,14 @@ const std::string& ackBatch() {
     }
     return text;
   }();
-  return batch;
+  static const common::RepeatedReply replies{kAckReply, batch.data(), AckProtocol::kReadBytes};
+  return replies;
 }
 
 }  // namespace
 
 AckProtocol::AckProtocol() {
-  ackBatch();  // built once, on first use, off the per-message path
+  ackReplies();  // built once, on first use, off the per-message path
 }
 
 void AckProtocol::onInput(Connection& connection, const char* data, size_t size) {
@@ -43,7 +44,7 @@ void AckProtocol::onInput(Connection& connection, const char* data, size_t size)
     context.stats->too_long.add();
     VLOG(1) << "fd " << connection.fd() << ": message over " << context.max_message_bytes
             << " bytes";
-    connection.send(common::kTooLongReply.data(), common::kTooLongReply.size());
+    connection.sendLast(common::kTooLongReply);
     connection.closeAfterFlush();
   }
 }
@@ -67,7 +68,7 @@ void AckProtocol::onTick(Connection& connection, uint32_t now_tick) {
   }
   if (now_tick - message_tick_ >= limit) {
     connection.context().stats->message_timeout_closed.add();
-    connection.send(common::kMessageTimeoutReply.data(), common::kMessageTimeoutReply.size());
+    connection.sendLast(common::kMessageTimeoutReply);
     connection.closeAfterFlush();
   }
 }
@@ -77,12 +78,7 @@ void AckProtocol::sendAcks(Connection& connection, size_t count) {
     return;
   }
   connection.context().stats->messages.add(count);
-  const std::string& batch = ackBatch();
-  while (count > 0 && !connection.finished()) {
-    const size_t replies = std::min(count, kReadBytes);
-    connection.send(batch.data(), replies * kAckReply.size());
-    count -= replies;
-  }
+  connection.sendReplies(ackReplies(), count);  // one read: at most kReadBytes replies
 }
 
 }  // namespace reactord::server

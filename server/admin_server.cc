@@ -11,7 +11,9 @@
 #include <ctime>
 #include <string_view>
 
+#include "common/listen_counters.h"
 #include "common/listen_socket.h"
+#include "common/process_stats.h"
 #include "common/prometheus_writer.h"
 #include "common/raw_io.h"
 #include "server/startup_error.h"
@@ -202,6 +204,9 @@ StatsReport AdminServer::report() const {
   report.workers = workers_.snapshots();
   report.admin = counters_.snapshot();
   report.workers_source = options_.workers_source;
+  report.memory = workers_.memoryGauges();
+  report.memory_limit_bytes = options_.memory_limit_bytes;
+  report.memory_limit_source = options_.memory_limit_source;
   report.version = REACTORD_VERSION;
   report.draining = workers_.draining();
   report.takeovers_served = workers_.takeoversServed();
@@ -209,6 +214,17 @@ StatsReport AdminServer::report() const {
   report.start_time_s = std::chrono::duration<double>(started_wall_.time_since_epoch()).count();
   report.uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  std::string error;
+  report.process = common::readProcessStats(&error);
+  if (!report.process) {
+    LOG_EVERY_T(WARNING, 60) << "admin endpoint: no process_* series: " << error;
+  }
+  report.options = options_;
+  report.gauges = workers_.currentGauges();
+  report.listen = common::readListenCounters(&error);
+  if (!report.listen) {
+    LOG_EVERY_T(WARNING, 60) << "admin endpoint: no listen counters: " << error;
+  }
   return report;
 }
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/memory_account.h"
 #include "server/worker_stats.h"
 
 namespace reactord::server {
@@ -16,6 +17,11 @@ class Connection;
 inline constexpr uint32_t kTicksPerSecond = 4;
 // The scratch buffer every read of a worker lands in: the largest read (echo).
 inline constexpr size_t kScratchBytes = size_t{64} * 1024;
+// TCP_NOTSENT_LOWAT of the listeners, inherited by every connection: the kernel takes no more
+// unsent bytes than this (plus the segment in progress) into a socket's send queue, so a client
+// that stops reading pins this much kernel memory instead of the send buffer's autotuned size
+// (4 MiB here). Bytes in flight are not limited, so throughput is not.
+inline constexpr int kNotSentLowatBytes = 64 * 1024;
 
 // Who owns a worker's connections, as a connection sees it: told once, at the end of the callback
 // in which the connection finished, so that it destroys it there. Loop-thread-only.
@@ -47,8 +53,16 @@ struct ConnectionContext {
   size_t max_message_bytes = 0;  // ack
   bool oneshot = false;          // answer the first read as if the client had half-closed
   ConnectionOwner* owner = nullptr;
+  // Memory: the worker's account, which every connection charges for what it holds; the pending
+  // output above which a connection stops being read (max_pending_bytes; 0 once the worker is
+  // under memory pressure, so that any connection holding output stops); and the most an output
+  // buffer's storage grows to (max_pending_bytes and one read).
+  common::MemoryAccount* account = nullptr;
+  size_t pause_above = 0;
+  size_t max_buffer_capacity = 0;
 
   uint32_t now() const { return *tick; }
+  bool underPressure() const { return account->level() > 0; }
 };
 
 }  // namespace reactord::server

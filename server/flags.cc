@@ -11,8 +11,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/cidr_list.h"
 #include "common/cpu_count.h"
 #include "common/listen_socket.h"
+#include "common/memory_limit.h"
 #include "common/socket_address.h"
 #include "common/unix_socket.h"
 #include "common/wire_protocol.h"
@@ -38,6 +40,13 @@ DEFINE_int64(max_connections, 0,
 DEFINE_int64(max_pending_bytes, int64_t{256} * 1024,
              "Unsent output per connection above which the server stops reading it, until it "
              "drains below half (backpressure).");
+DEFINE_int64(max_buffered_bytes, 0,
+             "Memory that clients may make the server hold in all: output waiting for them, "
+             "connection state, an estimate of their kernel socket buffers. Each worker gets an "
+             "equal share; past 50/75/90 % of it the worker stops reading from connections with "
+             "pending output, stops accepting, then closes the most stalled ones. 0 = half of "
+             "the memory limit (the cgroup's memory.max or memory.limit_in_bytes, else the "
+             "machine's memory; the log says which).");
 DEFINE_int64(max_message_bytes, int64_t{64} * 1024,
              "ack: longest message; a longer one gets 'ERR message too long' and the connection "
              "is closed.");
@@ -63,6 +72,23 @@ DEFINE_int32(message_timeout_s, 0,
              "still unfinished after this many seconds, even if bytes keep trickling in "
              "(slowloris). Time in which the server is not reading the connection (backpressure) "
              "does not count. 0 = never.");
+
+// The PROXY protocol: a balancer in front names the real client.
+DEFINE_bool(proxy_protocol, false,
+            "Every connection must begin with a PROXY protocol header, version 1 or 2 (what "
+            "HAProxy's send-proxy/send-proxy-v2, nginx's proxy_protocol and cloud load balancers "
+            "send); the client address it names is the one --max_connections_per_ip and the logs "
+            "use. A connection without a valid header, or from a source outside "
+            "--proxy_protocol_from, is closed without a reply. Only for a port that balancers "
+            "alone can reach.");
+DEFINE_string(proxy_protocol_from, reactord::common::kPrivateAndLoopbackCidrs,
+              "With --proxy_protocol: the sources allowed to send a header (the balancers), as "
+              "comma-separated IPv4/IPv6 networks; a connection from anywhere else is refused. "
+              "The default is loopback and the private ranges; 0.0.0.0/0,::/0 trusts every "
+              "source.");
+DEFINE_int32(proxy_header_timeout_s, 3,
+             "With --proxy_protocol: close a connection whose header is not complete this many "
+             "seconds after it was accepted.");
 
 // The admin endpoint.
 DEFINE_int32(admin_port, 0,
@@ -105,6 +131,20 @@ DEFINE_string(status_file, "",
               "Once listening, write one line 'address=IP:PORT protocol=P oneshot=0|1 pid=N' to "
               "this file (atomically: PATH.tmp, then rename) for a health checker on the same "
               "host; removed at exit. Empty = off.");
+// The loop watchdog.
+DEFINE_int32(
+    watchdog_miss_ms, 200,
+    "A worker's loop that runs this late (a probe timer due every quarter of this, at most "
+    "50 ms, ran this long after it was due) counts a loop_miss; the supervisor logs a "
+    "WARNING naming a worker whose loop has not run for this long, and again when it "
+    "recovers.");
+DEFINE_int32(
+    watchdog_megamiss_ms, 1000,
+    "A loop that runs this late also counts a loop_mega_miss. At least --watchdog_miss_ms.");
+DEFINE_int32(watchdog_kill_s, 0,
+             "Abort the process, with the stalled thread's stack in the log, when a worker's loop "
+             "has not run for this many seconds, so that a supervisor (Kubernetes, systemd) "
+             "restarts it. 0 = never. Must exceed --watchdog_miss_ms.");
 
 namespace {
 
@@ -151,6 +191,9 @@ bool validateBacklog(const char* f, int32_t v) { return inRange(f, v, 1, 65535);
 bool validateMaxConnections(const char* f, int64_t v) { return inRange(f, v, 0, 100000000); }
 bool validatePending(const char* f, int64_t v) { return inRange(f, v, 1024, kGiB); }
 bool validateMessage(const char* f, int64_t v) { return inRange(f, v, 1, kGiB); }
+bool validateBuffered(const char* f, int64_t v) {
+  return v == 0 || inRange(f, v, int64_t{1} << 20, int64_t{1} << 40);
+}
 bool validateTimeout(const char* f, int32_t v) { return inRange(f, v, 0, int64_t{7} * 86400); }
 bool validateDrain(const char* f, int32_t v) { return inRange(f, v, 0, 3600); }
 bool validateStats(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
@@ -158,6 +201,20 @@ bool validatePerIp(const char* f, int32_t v) { return inRange(f, v, 0, 1000000);
 bool validateAdminPort(const char* f, int32_t v) { return inRange(f, v, -1, 65535); }
 bool validateAdminConnections(const char* f, int32_t v) { return inRange(f, v, 1, 1024); }
 bool validateAdminTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
+bool validateMissMs(const char* f, int32_t v) { return inRange(f, v, 50, 600000); }
+bool validateMegamissMs(const char* f, int32_t v) { return inRange(f, v, 50, 3600000); }
+bool validateKillS(const char* f, int32_t v) { return inRange(f, v, 0, 86400); }
+
+bool validateCidrList(const char* flag, const std::string& value) {
+  std::string error;
+  if (!reactord::common::CidrList::parse(value, &error)) {
+    std::fprintf(stderr, "--%s=%s: %s\n", flag, value.c_str(), error.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool validateHeaderTimeout(const char* f, int32_t v) { return inRange(f, v, 1, 3600); }
 
 bool validateStatsFormat(const char* flag, const std::string& value) {
   if (value != "text" && value != "json") {
@@ -196,6 +253,7 @@ DEFINE_validator(backlog, &validateBacklog);
 DEFINE_validator(max_connections, &validateMaxConnections);
 DEFINE_validator(max_pending_bytes, &validatePending);
 DEFINE_validator(max_message_bytes, &validateMessage);
+DEFINE_validator(max_buffered_bytes, &validateBuffered);
 DEFINE_validator(idle_timeout_s, &validateTimeout);
 DEFINE_validator(drain_timeout_s, &validateDrain);
 DEFINE_validator(drain_delay_s, &validateDrain);
@@ -203,6 +261,8 @@ DEFINE_validator(stats_interval_s, &validateStats);
 DEFINE_validator(max_connections_per_ip, &validatePerIp);
 DEFINE_validator(write_timeout_s, &validateTimeout);
 DEFINE_validator(message_timeout_s, &validateTimeout);
+DEFINE_validator(proxy_protocol_from, &validateCidrList);
+DEFINE_validator(proxy_header_timeout_s, &validateHeaderTimeout);
 DEFINE_validator(admin_port, &validateAdminPort);
 DEFINE_validator(admin_bind, &validateBind);
 DEFINE_validator(admin_max_connections, &validateAdminConnections);
@@ -210,6 +270,9 @@ DEFINE_validator(admin_timeout_s, &validateAdminTimeout);
 DEFINE_validator(stats_format, &validateStatsFormat);
 DEFINE_validator(control_socket, &validateSocketPath);
 DEFINE_validator(takeover_from, &validateSocketPath);
+DEFINE_validator(watchdog_miss_ms, &validateMissMs);
+DEFINE_validator(watchdog_megamiss_ms, &validateMegamissMs);
+DEFINE_validator(watchdog_kill_s, &validateKillS);
 
 namespace reactord::server {
 namespace {
@@ -319,12 +382,54 @@ void parseFlags(int argc, char** argv) {
   }
 }
 
+// The memory limit, and --max_buffered_bytes (0: half of that limit).
+void resolveBudget(ServerOptions* options) {
+  const common::MemoryLimit limit = common::probeMemoryLimit();
+  options->memory_limit_bytes = limit.bytes;
+  options->memory_limit_source = limit.source;
+  LOG(INFO) << "memory limit " << common::describeBytes(limit.bytes) << " (from " << limit.source
+            << ")";
+  if (FLAGS_max_buffered_bytes > 0) {
+    options->max_buffered_bytes = static_cast<uint64_t>(FLAGS_max_buffered_bytes);
+    LOG(INFO) << "buffer budget " << common::describeBytes(options->max_buffered_bytes)
+              << " (from --max_buffered_bytes)";
+    LOG_IF(WARNING, options->max_buffered_bytes > limit.bytes)
+        << "--max_buffered_bytes is above the memory limit: clients can get the process killed";
+  } else {
+    options->max_buffered_bytes = limit.bytes / 2;
+    LOG(INFO) << "buffer budget " << common::describeBytes(options->max_buffered_bytes)
+              << " (half of the memory limit)";
+  }
+  const uint64_t share = options->max_buffered_bytes / static_cast<uint64_t>(options->workers);
+  const uint64_t one_client = options->max_pending_bytes + (uint64_t{64} << 10);
+  LOG_IF(WARNING, share < 4 * one_client)
+      << "each worker's share of the buffer budget (" << share << " bytes) holds fewer than 4 "
+      << "clients at --max_pending_bytes: overload actions start with a few slow readers";
+}
+
+// The watchdog's flags against each other (a validator sees one flag); exits 1 when they clash.
+void checkWatchdogFlags() {
+  if (FLAGS_watchdog_megamiss_ms < FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr, "reactord: --watchdog_megamiss_ms=%d is below --watchdog_miss_ms=%d\n",
+                 FLAGS_watchdog_megamiss_ms, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+  if (FLAGS_watchdog_kill_s != 0 &&
+      int64_t{FLAGS_watchdog_kill_s} * 1000 <= FLAGS_watchdog_miss_ms) {
+    std::fprintf(stderr,
+                 "reactord: --watchdog_kill_s=%d must exceed --watchdog_miss_ms=%d (or be 0)\n",
+                 FLAGS_watchdog_kill_s, FLAGS_watchdog_miss_ms);
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 ServerOptions parseCommandLine(int* argc, char*** argv) {
   gflags::SetUsageMessage(kUsage);
   gflags::SetVersionString(REACTORD_VERSION);
   parseFlags(*argc, *argv);
+  checkWatchdogFlags();
   logToStderrUnlessConfigured();
   google::InitGoogleLogging((*argv)[0]);
 
@@ -345,6 +450,10 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.max_connections_per_ip = static_cast<uint32_t>(FLAGS_max_connections_per_ip);
   options.write_timeout_s = FLAGS_write_timeout_s;
   options.message_timeout_s = FLAGS_message_timeout_s;
+  options.proxy_protocol = FLAGS_proxy_protocol;
+  std::string error;
+  options.proxy_protocol_from = *common::CidrList::parse(FLAGS_proxy_protocol_from, &error);
+  options.proxy_header_timeout_s = FLAGS_proxy_header_timeout_s;
   options.admin_port = FLAGS_admin_port;
   options.admin_bind = FLAGS_admin_bind;
   options.admin_max_connections = static_cast<uint32_t>(FLAGS_admin_max_connections);
@@ -353,6 +462,9 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.control_socket = FLAGS_control_socket;
   options.takeover_from = FLAGS_takeover_from;
   options.takeover_optional = FLAGS_takeover_optional;
+  options.watchdog_miss_ms = FLAGS_watchdog_miss_ms;
+  options.watchdog_megamiss_ms = FLAGS_watchdog_megamiss_ms;
+  options.watchdog_kill_s = FLAGS_watchdog_kill_s;
   if (FLAGS_workers > 0) {
     options.workers = FLAGS_workers;
     LOG(INFO) << "workers=" << options.workers << " (from --workers)";
@@ -362,6 +474,7 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
     options.workers_source = cpus.source;
     LOG(INFO) << "workers=" << options.workers << " (from " << cpus.source << ")";
   }
+  resolveBudget(&options);
   return options;
 }
 

@@ -20,4 +20,12 @@ bool Listener::open() const {
   return fd_.valid();
 }
 
+std::optional<common::AcceptQueue> Listener::acceptQueue() const {
+  std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+  if (!lock.owns_lock() || !fd_.valid()) {
+    return std::nullopt;
+  }
+  return common::readAcceptQueue(fd_.get());
+}
+
 }  // namespace reactord::server

@@ -3,6 +3,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/accept_queue.h"
 #include "common/socket_address.h"
 #include "common/unique_fd.h"
 
@@ -35,6 +36,9 @@ class Listener {
   // closed. Closing the copy never closes the socket while this descriptor is open, and the
   // reverse.
   common::UniqueFd duplicate() const;
+  // Thread-safe, and never waits: the accept queue now (TCP_INFO, one syscall); nullopt once
+  // closed, or while the serving worker is closing it (its lock is taken then).
+  std::optional<common::AcceptQueue> acceptQueue() const;
 
  private:
   mutable std::mutex mutex_;

@@ -24,6 +24,21 @@ class ProtocolConnection final : public Connection {
   ProtocolConnection(const ConnectionContext& context, common::UniqueFd fd, const IpKey& peer)
       : Connection(context, std::move(fd), peer, &ProtocolConnection::onEvent) {}
 
+  // Bytes read before the connection existed (those that followed a PROXY protocol header in the
+  // same read), handled as its first read. Called once, right after construction, and never with
+  // more than one read's worth; the owner checks finished() afterwards.
+  void takeInitialInput(const char* data, size_t size) {
+    countRead(size);
+    protocol_.onInput(*this, data, size);
+    if (context().oneshot) {
+      if (reading()) {
+        finishInput();
+      }
+      return;
+    }
+    applyBackpressure();
+  }
+
   void onTick(uint32_t now_tick) override {
     if (!transportTimeouts(now_tick) && !finished()) {
       protocol_.onTick(*this, now_tick);

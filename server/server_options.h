@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/cidr_list.h"
 #include "common/wire_protocol.h"
 
 namespace reactord::server {
@@ -37,6 +38,10 @@ struct ServerOptions {
   uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
   int write_timeout_s = 0;              // pending output that has not moved; 0 = off
   int message_timeout_s = 0;            // ack: a message unfinished this long; 0 = off
+  // The PROXY protocol: every connection begins with a header from a trusted balancer.
+  bool proxy_protocol = false;
+  common::CidrList proxy_protocol_from;  // the balancers; empty trusts no one
+  int proxy_header_timeout_s = 3;
   // The admin endpoint and the stats line's format.
   int admin_port = 0;  // 0 = off; kAdminAnyPort = any free port (the log says which)
   std::string admin_bind = "127.0.0.1";
@@ -55,6 +60,16 @@ struct ServerOptions {
   // Where to tell a health checker in the same container how to reach us ("" = off).
   std::string status_file;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
+  // The memory budget: what clients may make the server hold in all, shared out evenly among the
+  // workers (resolved: never 0 here), and the memory limit it was derived from.
+  uint64_t max_buffered_bytes = uint64_t{128} << 20;
+  uint64_t memory_limit_bytes = 0;
+  std::string memory_limit_source;
+  // The loop watchdog: a loop-lag probe later than these is a miss / mega-miss; a worker whose
+  // loop has not run for watchdog_kill_s aborts the process (0 = never).
+  int watchdog_miss_ms = 200;
+  int watchdog_megamiss_ms = 1000;
+  int watchdog_kill_s = 0;
 };
 
 }  // namespace reactord::server

@@ -1,10 +1,51 @@
 #include "server/stats_line.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/json_writer.h"
 
 namespace reactord::server {
+namespace {
+
+// The memory keys: the budget (the sum of the shares), what is held now and the highest overload
+// level of any worker, then held and level per worker.
+void addMemoryKeys(StatsLine& line, const std::vector<MemoryGauges>& memory) {
+  uint64_t budget = 0;
+  uint64_t held = 0;
+  uint64_t overload = 0;
+  std::vector<uint64_t> worker_held;
+  std::vector<uint64_t> worker_overload;
+  for (const MemoryGauges& worker : memory) {
+    budget += worker.share;
+    held += worker.held;
+    overload = std::max(overload, worker.overload);
+    worker_held.push_back(worker.held);
+    worker_overload.push_back(worker.overload);
+  }
+  line.add("buffer_budget", budget);
+  line.add("buffered_bytes", held);
+  line.add("overload_state", overload);
+  line.add("worker_buffered_bytes", worker_held);
+  line.add("worker_overload_state", worker_overload);
+}
+
+
+// Each gauge, merged over the workers and per worker.
+void addGauges(StatsLine& line, const std::vector<WorkerGauges>& gauges) {
+  const WorkerGauges merged = mergeGauges(gauges);
+  for (const GaugeInfo& row : workerGauges()) {
+    std::vector<uint64_t> per_worker;
+    per_worker.reserve(gauges.size());
+    for (const WorkerGauges& worker : gauges) {
+      per_worker.push_back(worker.*row.member);
+    }
+    line.add(row.key, merged.*row.member);
+    line.add(row.worker_key, std::move(per_worker));
+  }
+}
+
+}  // namespace
 
 void StatsLine::add(std::string_view key, uint64_t value) {
   fields_.push_back({std::string(key), std::to_string(value), {}, false});
@@ -16,8 +57,8 @@ void StatsLine::add(std::string_view key, double value, int decimals) {
   fields_.push_back({std::string(key), std::string(text, n > 0 ? n : 0), {}, false});
 }
 
-void StatsLine::add(std::string_view key, const std::vector<uint64_t>& per_worker) {
-  fields_.push_back({std::string(key), {}, per_worker, true});
+void StatsLine::add(std::string_view key, std::vector<uint64_t> per_worker) {
+  fields_.push_back({std::string(key), {}, std::move(per_worker), true});
 }
 
 std::string StatsLine::text() const {
@@ -61,17 +102,20 @@ std::string StatsLine::json() const {
 }
 
 StatsLine makeStatsLine(std::string label, const std::vector<WorkerCounts>& now,
-                        const std::vector<WorkerCounts>& before, double seconds) {
+                        const std::vector<WorkerCounts>& before, double seconds,
+                        const IntervalMeasures& measured) {
   WorkerCounts total_now;
   WorkerCounts delta;
   std::vector<uint64_t> worker_active;
   std::vector<uint64_t> worker_accepted;
+  std::vector<uint64_t> worker_loop_miss;
   for (size_t i = 0; i < now.size(); ++i) {
     const WorkerCounts worker_delta = i < before.size() ? now[i] - before[i] : now[i];
     total_now += now[i];
     delta += worker_delta;
     worker_active.push_back(now[i].active());
     worker_accepted.push_back(worker_delta.accepted);
+    worker_loop_miss.push_back(worker_delta.loop_miss);
   }
   const double per_s = seconds > 0 ? 1.0 / seconds : 0.0;
   StatsLine line(std::move(label));
@@ -86,8 +130,19 @@ StatsLine makeStatsLine(std::string label, const std::vector<WorkerCounts>& now,
   line.add("msgs_per_s", delta.messages * per_s, 1);
   line.add("in_bytes_per_s", delta.bytes_in * per_s, 0);
   line.add("out_bytes_per_s", delta.bytes_out * per_s, 0);
-  line.add("worker_active", worker_active);
-  line.add("worker_accepted", worker_accepted);
+  if (!measured.memory.empty()) {
+    addMemoryKeys(line, measured.memory);
+  }
+  line.add("worker_active", std::move(worker_active));
+  line.add("worker_accepted", std::move(worker_accepted));
+  line.add("worker_loop_miss", std::move(worker_loop_miss));
+  if (!measured.gauges.empty()) {
+    addGauges(line, measured.gauges);
+  }
+  if (measured.listen) {
+    line.add("listen_overflows", measured.listen->overflows);
+    line.add("listen_drops", measured.listen->drops);
+  }
   return line;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/listen_counters.h"
 #include "server/worker_stats.h"
 
 namespace reactord::server {
@@ -16,13 +18,13 @@ namespace reactord::server {
 // any thread.
 class StatsLine {
  public:
-  explicit StatsLine(std::string label) : label_(std::move(label)) {}
+  explicit StatsLine(std::string label) : label_(std::move(label)) { fields_.reserve(64); }
 
   void add(std::string_view key, uint64_t value);
   // A rate or a duration, printed with `decimals` digits after the point in both renderings.
   void add(std::string_view key, double value, int decimals);
   // One value per worker: "key=1,2,3" and "key":[1,2,3].
-  void add(std::string_view key, const std::vector<uint64_t>& per_worker);
+  void add(std::string_view key, std::vector<uint64_t> per_worker);
 
   std::string text() const;
   std::string json() const;
@@ -39,10 +41,22 @@ class StatsLine {
   std::vector<Field> fields_;
 };
 
+// What the supervisor measured from outside the workers over an interval. Whatever is empty was
+// not measured, and its keys are left out of the line rather than shown as zeros.
+struct IntervalMeasures {
+  std::vector<WorkerGauges> gauges;              // one per worker, for the interval
+  std::optional<common::ListenCounters> listen;  // the kernel's counters: the interval's increase
+  std::vector<MemoryGauges> memory;              // one per worker: budget share, held, level
+};
+
 // The line for an interval: `now` and `before` hold one snapshot per worker (before may be empty:
 // counts since the start); counts are now - before, rates divide them by `seconds`, gauges (active,
-// per-worker active) come from `now`. Every counter of REACTORD_WORKER_COUNTERS is in it.
+// per-worker active, and the memory keys from `measured.memory`, one per worker, when given) come
+// from `now`. Every counter of REACTORD_WORKER_COUNTERS is in it, and with `measured.gauges` every
+// gauge of REACTORD_WORKER_GAUGES, merged ("accept_queue=3") and per worker
+// ("worker_accept_queue=1,2").
 StatsLine makeStatsLine(std::string label, const std::vector<WorkerCounts>& now,
-                        const std::vector<WorkerCounts>& before, double seconds);
+                        const std::vector<WorkerCounts>& before, double seconds,
+                        const IntervalMeasures& measured = {});
 
 }  // namespace reactord::server

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +19,9 @@ namespace reactord::server {
 namespace {
 
 constexpr std::chrono::hours kNoStats{24};
+// After the watchdog's SIGABRT to a stalled thread, how long its handler may take to log the stack
+// before the supervisor aborts on its own (a thread blocked in the kernel cannot take a signal).
+constexpr std::chrono::seconds kKillGrace{5};
 
 double secondsBetween(std::chrono::steady_clock::time_point from,
                       std::chrono::steady_clock::time_point to) {
@@ -51,6 +55,13 @@ bool Supervisor::open(std::string* error) {
              resourceHint(failure);
     return false;
   }
+  // Here, before the workers start and "listening on" is logged, so that the descriptor it takes
+  // for a moment is never counted in a baseline of the running server's.
+  std::string netstat_error;
+  last_listen_ = common::readListenCounters(&netstat_error);
+  if (!last_listen_) {
+    LOG(WARNING) << "no listen_overflows/listen_drops in the stats lines: " << netstat_error;
+  }
   return true;
 }
 
@@ -65,6 +76,8 @@ sigset_t Supervisor::handledSignals() {
 
 bool Supervisor::start(std::string* error) {
   DCHECK(signal_fd_.valid()) << "open() first";
+  watchdog_ = std::make_unique<Watchdog>(options_, workers_.watched());
+  next_check_ = Clock::now() + Watchdog::checkPeriod(options_);
   return startThread(
       &thread_, [this] { run(); }, "the supervisor", error);
 }
@@ -107,17 +120,22 @@ void Supervisor::handedOver(pid_t new_pid) {
 }
 
 Supervisor::Clock::time_point Supervisor::nextDeadline() const {
+  Clock::time_point next = std::min({next_stats_, next_check_, kill_deadline_});
   if (delaying_) {
-    return std::min(next_stats_, delay_end_);
+    return std::min(next, delay_end_);
   }
-  return draining_ ? std::min(next_stats_, drain_deadline_) : next_stats_;
+  return draining_ ? std::min(next, drain_deadline_) : next;
 }
 
 void Supervisor::run() {
   pthread_setname_np(pthread_self(), "reactord-sup");
   while (!stopping_) {
     waitAndHandle(nextDeadline());
-    if (!stopping_ && Clock::now() >= next_stats_) {
+    const Clock::time_point now = Clock::now();
+    if (!stopping_ && now >= next_check_) {
+      checkWatchdog(now);
+    }
+    if (!stopping_ && now >= next_stats_) {
       logStats("stats");
     }
     if (delaying_ && !stopping_ && Clock::now() >= delay_end_) {
@@ -125,6 +143,9 @@ void Supervisor::run() {
                 << workers_.activeConnections() << " open connections";
       beginDrain();
     }
+    LOG_IF(FATAL, now >= kill_deadline_)
+        << "watchdog: the stalled thread did not take SIGABRT within " << kKillGrace.count()
+        << " s (blocked in the kernel?): aborting from the supervisor";
     if (draining_ && !stopping_) {
       checkDrain();
     }
@@ -234,13 +255,57 @@ void Supervisor::stopNow(const char* why) {
   workers_.stop();
 }
 
+void Supervisor::checkWatchdog(Clock::time_point now) {
+  handle(watchdog_->check(now));
+  next_check_ = watchdog_->nextCheck(now);
+}
+
+void Supervisor::handle(const std::vector<Watchdog::Event>& events) {
+  for (const Watchdog::Event& event : events) {
+    if (event.kind == Watchdog::Event::Kind::kKill) {
+      abortWithStackOf(event);
+    } else {
+      LOG(WARNING) << Watchdog::describe(event, options_);
+    }
+  }
+}
+
+void Supervisor::abortWithStackOf(const Watchdog::Event& event) {
+  LOG(ERROR) << Watchdog::describe(event, options_);
+  google::FlushLogFiles(google::GLOG_INFO);
+  // Aimed at that thread alone: its SIGABRT handler runs on it, so the stack logged is the stalled
+  // thread's. A stopped or running thread takes it as soon as it runs; see kKillGrace otherwise.
+  PLOG_IF(ERROR, syscall(SYS_tgkill, getpid(), event.thread_id, SIGABRT) != 0)
+      << "tgkill of thread " << event.thread_id;
+  kill_deadline_ = Clock::now() + kKillGrace;
+}
+
+IntervalMeasures Supervisor::measureInterval(Clock::time_point now) {
+  IntervalMeasures measured;
+  std::vector<Watchdog::Event> events;
+  measured.gauges = watchdog_->takeIntervalGauges(now, &events);
+  handle(events);
+  std::string error;
+  const std::optional<common::ListenCounters> listen = common::readListenCounters(&error);
+  if (listen && last_listen_) {
+    measured.listen = common::ListenCounters{listen->overflows - last_listen_->overflows,
+                                             listen->drops - last_listen_->drops};
+  }
+  last_listen_ = listen;
+  return measured;
+}
+
 void Supervisor::logStats(const char* label) {
   const auto now = Clock::now();
   std::vector<WorkerCounts> snapshots = workers_.snapshots();
   const bool final_line = std::strcmp(label, "final") == 0;
+  // The final line counts from the start; the watchdog's measures belong to running loops.
+  IntervalMeasures measured =
+      final_line || stopping_ || watchdog_ == nullptr ? IntervalMeasures{} : measureInterval(now);
+  measured.memory = workers_.memoryGauges();
   StatsLine line =
       makeStatsLine(label, snapshots, final_line ? std::vector<WorkerCounts>{} : last_stats_,
-                    secondsBetween(final_line ? started_ : last_stats_time_, now));
+                    secondsBetween(final_line ? started_ : last_stats_time_, now), measured);
   // Process-wide, since the start (0 or 1 each): a takeover is the process's event, not a
   // worker's.
   line.add("takeovers_served", workers_.takeoversServed());

@@ -3,14 +3,19 @@
 #include <signal.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/listen_counters.h"
 #include "common/task_queue.h"
 #include "common/unique_fd.h"
 #include "server/admin_server.h"
 #include "server/server_options.h"
+#include "server/stats_line.h"
+#include "server/watchdog.h"
 #include "server/worker.h"
 #include "server/worker_group.h"
 #include "server/worker_stats.h"
@@ -32,9 +37,14 @@ namespace reactord::server {
 //   a takeover      (handedOver(), from the control server) the same drain as SIGTERM; the workers
 //                   stopped accepting and closed their copies of the listeners before it.
 // The drain ends when every worker has reported both "listeners closed" and "no connection left"
-// (DrainObserver), or at the deadline: nothing is polled. The admin endpoint, when there is one, is
-// stopped last, after the final stats line, so that /readyz answers 503 for the whole drain.
-// Constructed on the main thread, which then only waits in join(). Holds references to the
+// (DrainObserver), or at the deadline: nothing is polled. Until shutdown stops the workers, it
+// also runs the Watchdog when it asks (Watchdog::nextCheck: as a loop would pass
+// --watchdog_miss_ms, or every probe period during a stall): a WARNING names a worker whose loop
+// has not run for longer than --watchdog_miss_ms, with its accept queue, and again when it
+// recovers; past --watchdog_kill_s it sends that thread SIGABRT, whose handler (glog's failure
+// handler, installed by main) logs the thread's stack and aborts. The admin endpoint, when there is
+// one, is stopped last, after the final stats line, so that /readyz answers 503 for the whole
+// drain. Constructed on the main thread, which then only waits in join(). Holds references to the
 // WorkerGroup and the AdminServer (null when --admin_port is off), which outlive it. The
 // DrainObserver methods are thread-safe (they post to the supervisor's thread).
 class Supervisor final : public DrainObserver {
@@ -72,6 +82,11 @@ class Supervisor final : public DrainObserver {
   void checkDrain();
   void stopNow(const char* why);
   void logStats(const char* label);
+  void checkWatchdog(Clock::time_point now);
+  void handle(const std::vector<Watchdog::Event>& events);
+  void abortWithStackOf(const Watchdog::Event& event);
+  // The interval's measures for a stats line: the watchdog's gauges and the kernel's counters.
+  IntervalMeasures measureInterval(Clock::time_point now);
   Clock::time_point nextDeadline() const;
 
   WorkerGroup& workers_;
@@ -92,6 +107,10 @@ class Supervisor final : public DrainObserver {
   Clock::time_point next_stats_;
   Clock::time_point last_stats_time_;
   std::vector<WorkerCounts> last_stats_;
+  std::unique_ptr<Watchdog> watchdog_;  // made in start(), once the workers run
+  Clock::time_point next_check_;
+  Clock::time_point kill_deadline_ = Clock::time_point::max();  // after the watchdog's SIGABRT
+  std::optional<common::ListenCounters> last_listen_;           // at the previous stats line
   AdminCounts last_admin_stats_;
   std::thread thread_;
 };

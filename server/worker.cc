@@ -1,14 +1,18 @@
 #include "server/worker.h"
 
 #include <glog/logging.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string>
+#include <tuple>
 
 #include "common/socket_address.h"
 #include "server/ack_protocol.h"
@@ -21,6 +25,9 @@ namespace {
 
 // Accepts per readiness event, so that a connection flood cannot starve existing connections.
 constexpr int kAcceptsPerEvent = 32;
+// Under memory pressure: each new connection can take a read and socket buffers before the marks
+// see it, so fewer at a time.
+constexpr int kAcceptsPerEventUnderPressure = 4;
 // Pause after EMFILE/ENFILE/ENOBUFS/ENOMEM: the listener stays readable while the error lasts, so
 // accepting again at once would spin.
 constexpr timeval kAcceptRetryDelay = {0, 100000};
@@ -30,11 +37,19 @@ constexpr timeval kTickInterval = {0, 1000 * 1000 / kTicksPerSecond};
 
 template <typename P>
 std::unique_ptr<Connection> makeConnection(const ConnectionContext& context, common::UniqueFd fd,
-                                           const IpKey& peer) {
-  return std::make_unique<ProtocolConnection<P>>(context, std::move(fd), peer);
+                                           const IpKey& peer, const char* data, size_t size) {
+  auto connection = std::make_unique<ProtocolConnection<P>>(context, std::move(fd), peer);
+  if (size > 0) {
+    connection->takeInitialInput(data, size);
+  }
+  return connection;
 }
 
 uint32_t ticks(int seconds) { return static_cast<uint32_t>(seconds) * kTicksPerSecond; }
+
+uint64_t shareOf(const ServerOptions& options) {
+  return options.max_buffered_bytes / static_cast<uint64_t>(std::max(1, options.workers));
+}
 
 }  // namespace
 
@@ -70,8 +85,15 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
       drain_observer_(drain_observer),
       make_connection_(options.protocol == Protocol::kAck ? &makeConnection<AckProtocol>
                                                           : &makeConnection<EchoProtocol>),
+      read_bytes_(options.protocol == Protocol::kAck ? AckProtocol::kReadBytes
+                                                     : EchoProtocol::kReadBytes),
+      header_timeout_ticks_(ticks(options.proxy_header_timeout_s)),
       scratch_(new char[kScratchBytes]),
-      base_(std::move(base)) {
+      account_(shareOf(options), &Worker::onMemoryCrossed, this),
+      base_(std::move(base)),
+      listener_list_(listeners),
+      lag_probe_(base_.get(), std::chrono::milliseconds(options.watchdog_miss_ms),
+                 std::chrono::milliseconds(options.watchdog_megamiss_ms), stats_) {
   context_.base = base_.get();
   context_.scratch = scratch_.get();
   context_.stats = &stats_;
@@ -82,6 +104,9 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
   context_.max_message_bytes = options.max_message_bytes;
   context_.oneshot = options.oneshot;
   context_.owner = this;
+  context_.account = &account_;
+  context_.pause_above = options.max_pending_bytes;
+  context_.max_buffer_capacity = options.max_pending_bytes + kScratchBytes;
   for (Listener* listener : listeners) {
     auto slot = std::make_unique<ListenerSlot>();
     slot->worker = this;
@@ -98,6 +123,7 @@ Worker::Worker(int index, const ServerOptions& options, common::EventBasePtr bas
   }
   tick_event_.assign(base_.get(), -1, EV_PERSIST, &Worker::onTick, this);
   tick_event_.add(&kTickInterval);
+  overload_event_.assign(base_.get(), -1, 0, &Worker::onOverload, this);
 }
 
 Worker::~Worker() { CHECK(!thread_.joinable()) << "worker " << index_ << " destroyed unjoined"; }
@@ -117,6 +143,7 @@ void Worker::run() {
   loop_thread_id_ = std::this_thread::get_id();
   const std::string name = "reactord-w" + std::to_string(index_);
   pthread_setname_np(pthread_self(), name.c_str());
+  lag_probe_.start();
   event_base_dispatch(base_.get());
   VLOG(1) << "worker " << index_ << " left its loop";
 }
@@ -129,11 +156,15 @@ void Worker::onWake(int /*fd*/, short /*what*/, void* self) {
 
 void Worker::onAcceptable(int /*fd*/, short /*what*/, void* slot) {
   auto* listener_slot = static_cast<ListenerSlot*>(slot);
-  listener_slot->worker->acceptBurst(*listener_slot, kAcceptsPerEvent);
+  Worker* worker = listener_slot->worker;
+  worker->acceptBurst(*listener_slot, worker->context_.underPressure()
+                                          ? kAcceptsPerEventUnderPressure
+                                          : kAcceptsPerEvent);
 }
 
 void Worker::acceptBurst(ListenerSlot& slot, int max_accepts) {
-  for (int i = 0; i < max_accepts && acceptOne(slot); ++i) {
+  // An accepted connection can take the worker past the mark where it stops accepting.
+  for (int i = 0; i < max_accepts && !accept_stopped_ && acceptOne(slot); ++i) {
   }
 }
 
@@ -167,13 +198,22 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
             << common::SocketAddress::of(peer).toString();
     return;  // closed by fd's destructor
   }
-  const IpKey ip = IpKey::from(peer);
+  if (options_.proxy_protocol) {
+    readProxyHeader(std::move(fd), peer);
+    return;
+  }
+  admit(std::move(fd), peer, nullptr, 0);
+}
+
+void Worker::admit(common::UniqueFd fd, const sockaddr_storage& client, const char* data,
+                   size_t size) {
+  const IpKey ip = IpKey::from(client);
   if (!per_ip_limit_.tryAcquire(ip)) {
     limit_.release();
     stats_.per_ip_rejected.add();
     VLOG(1) << "worker " << index_
             << ": --max_connections_per_ip reached, closing the connection from "
-            << common::SocketAddress::of(peer).toString();
+            << common::SocketAddress::of(client).toString();
     return;
   }
   const int one = 1;
@@ -184,7 +224,56 @@ void Worker::adopt(common::UniqueFd fd, const sockaddr_storage& peer) {
   }
   stats_.accepted.add();
   ++connection_count_;
-  connections_[index] = make_connection_(context_, std::move(fd), ip);
+  connections_[index] = make_connection_(context_, std::move(fd), ip, data, size);
+  if (size > 0 && connections_[index]->finished()) {
+    removeConnection(index);  // its first read ended it (--oneshot, an over-long message)
+  }
+}
+
+void Worker::readProxyHeader(common::UniqueFd fd, const sockaddr_storage& peer) {
+  if (!options_.proxy_protocol_from.contains(peer)) {
+    limit_.release();
+    stats_.proxy_untrusted.add();
+    LOG_EVERY_T(WARNING, 10) << "worker " << index_ << ": closing connections from sources outside "
+                             << "--proxy_protocol_from (this one from "
+                             << common::SocketAddress::of(peer).toString() << ")";
+    VLOG(1) << "worker " << index_ << ": " << common::SocketAddress::of(peer).toString()
+            << " may not send a PROXY header, closing fd " << fd.get();
+    return;
+  }
+  const int index = fd.get();
+  if (static_cast<size_t>(index) >= readers_.size()) {
+    readers_.resize(index + 1 + index / 2);
+  }
+  ++reader_count_;
+  ProxyHeaderOwner& owner = *this;
+  // One tick more than the timeout: the clock may be about to tick.
+  readers_[index] = std::make_unique<ProxyHeaderReader>(context_, owner, read_bytes_, std::move(fd),
+                                                        peer, tick_ + header_timeout_ticks_ + 1);
+}
+
+void Worker::proxyHeaderDone(ProxyHeaderReader& reader, const char* data, size_t size) {
+  const int index = reader.fd();
+  const sockaddr_storage client = reader.clientAddress();
+  common::UniqueFd fd = reader.takeFd();
+  removeReader(index);
+  admit(std::move(fd), client, data, size);
+  // Refused by the per-address limit, it may have been this worker's last one while draining (the
+  // address's other connections can be on other workers).
+  reportIfDrained();
+}
+
+void Worker::proxyHeaderFailed(ProxyHeaderReader& reader) {
+  removeReader(reader.fd());
+  limit_.release();
+  reportIfDrained();
+}
+
+void Worker::removeReader(int fd) {
+  DCHECK(onLoopThread());
+  DCHECK(readers_[fd] != nullptr);
+  readers_[fd].reset();
+  --reader_count_;
 }
 
 void Worker::connectionFinished(Connection& connection) { removeConnection(connection.fd()); }
@@ -192,7 +281,13 @@ void Worker::connectionFinished(Connection& connection) { removeConnection(conne
 void Worker::removeConnection(int fd) {
   DCHECK(onLoopThread());
   DCHECK(connections_[fd] != nullptr);
-  per_ip_limit_.release(connections_[fd]->peer());
+  const Connection& connection = *connections_[fd];
+  per_ip_limit_.release(connection.peer());
+  const auto open_for = std::chrono::steady_clock::now() - connection.opened();
+  stats_.countConnection(
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(open_for).count()),
+      connection.receivedBytes(), connection.sentBytes());
   connections_[fd].reset();
   --connection_count_;
   limit_.release();
@@ -201,16 +296,27 @@ void Worker::removeConnection(int fd) {
 }
 
 void Worker::pauseAccepting() {
-  for (auto& slot : listeners_) {
-    slot->event.remove();
-  }
+  accept_retry_pending_ = true;
+  setListening(false);
   accept_retry_event_.add(&kAcceptRetryDelay);
 }
 
 void Worker::onAcceptRetry(int /*fd*/, short /*what*/, void* self) {
-  for (auto& slot : static_cast<Worker*>(self)->listeners_) {
-    if (slot->event.assigned()) {
+  auto* worker = static_cast<Worker*>(self);
+  worker->accept_retry_pending_ = false;
+  worker->setListening(true);
+}
+
+void Worker::setListening(bool on) {
+  const bool watch = on && !accept_stopped_ && !accept_retry_pending_;
+  for (auto& slot : listeners_) {
+    if (!slot->event.assigned()) {
+      continue;  // closed (drain, takeover)
+    }
+    if (watch) {
       slot->event.add();
+    } else {
+      slot->event.remove();
     }
   }
 }
@@ -219,6 +325,25 @@ void Worker::onTick(int /*fd*/, short /*what*/, void* self) { static_cast<Worker
 
 void Worker::sweep() {
   ++tick_;
+  if (trim_pending_ && account_.held() < account_.share() / 10) {
+    // What the connections of an episode freed stays in glibc's arenas (free chunks between live
+    // ones) unless given back: once per episode, when most of it is free. Takes a few ms.
+    trim_pending_ = false;
+    malloc_trim(0);
+  }
+  if (accept_stopped_ && tick_ - accept_stopped_tick_ >= kStuckAcceptTicks) {
+    // New clients have waited in the accept queue that long: make room for them by closing the
+    // connections that have not taken any output for as long.
+    accept_stopped_tick_ = tick_;
+    closeRound(kStuckAcceptTicks, account_.marks().reopen_target);
+  }
+  if (reader_count_ > 0) {
+    for (auto& reader : readers_) {
+      if (reader && reader->expired(tick_)) {
+        proxyHeaderFailed(*reader);
+      }
+    }
+  }
   if (connection_count_ == 0) {
     return;
   }
@@ -238,6 +363,8 @@ void Worker::beginDrain() {
     return;
   }
   draining_ = true;
+  // Also when memory pressure had stopped accepting: closing the listeners would reset them.
+  accept_stopped_ = false;
   // Everything that completed its handshake before now: bounded by the backlog. Listeners handed
   // over to another process are closed already: what they queue is not this process's.
   for (auto& slot : listeners_) {
@@ -253,7 +380,7 @@ void Worker::beginDrain() {
 }
 
 void Worker::reportIfDrained() {
-  if (draining_ && connection_count_ == 0 && !reported_gone_) {
+  if (draining_ && connection_count_ == 0 && reader_count_ == 0 && !reported_gone_) {
     reported_gone_ = true;
     drain_observer_.connectionsGone(index_);
   }
@@ -261,6 +388,7 @@ void Worker::reportIfDrained() {
 
 void Worker::closeListeners() {
   accept_retry_event_.remove();
+  accept_stopped_ = false;
   for (auto& slot : listeners_) {
     slot->event.reset();
     slot->listener->close();
@@ -274,9 +402,130 @@ void Worker::stopAccepting() {
             << connection_count_ << " connections open";
 }
 
+MemoryGauges Worker::memory() const {
+  MemoryGauges gauges;
+  gauges.share = account_.share();
+  gauges.held = account_.held();
+  gauges.peak = account_.peak();
+  gauges.overload = static_cast<uint64_t>(account_.level());
+  return gauges;
+}
+
+void Worker::onMemoryCrossed(void* self) { static_cast<Worker*>(self)->applyOverload(); }
+
+void Worker::onOverload(int /*fd*/, short /*what*/, void* self) {
+  auto* worker = static_cast<Worker*>(self);
+  if (worker->account_.level() == common::kOverloadLevels - 1) {
+    worker->closeRound(0, worker->account_.marks().close_target);
+  }
+}
+
+void Worker::applyOverload() {
+  const int before = account_.level();
+  const int level = account_.levelForUse();
+  if (level == before) {
+    return;
+  }
+  account_.setLevel(level);
+  for (int k = before + 1; k <= level; ++k) {
+    enterLevel(k);
+  }
+  for (int k = before; k > level; --k) {
+    leaveLevel(k);
+  }
+  if (level == common::kOverloadLevels - 1) {
+    // Closing destroys connections: not from inside the callback of the one that crossed the
+    // mark, but right after the callbacks of this loop pass.
+    overload_event_.activate(EV_TIMEOUT);
+  }
+}
+
+void Worker::enterLevel(int level) {
+  if (level == 3) {
+    return;  // closing is logged and counted by each round
+  }
+  const unsigned bit = 1u << (level - 1);
+  const bool first_in_episode = (episode_actions_ & bit) == 0;
+  episode_actions_ |= bit;
+  if (level == 1) {
+    context_.pause_above = 0;
+  } else {
+    accept_stopped_ = true;
+    accept_stopped_tick_ = tick_;
+    setListening(false);
+  }
+  if (!first_in_episode) {
+    return;
+  }
+  (level == 1 ? stats_.overload_pause_reading : stats_.overload_stop_accepting).add();
+  LOG(WARNING) << "worker " << index_ << ": overload level " << level << " ("
+               << common::overloadLevelName(level) << "): holding " << account_.held()
+               << " bytes of a " << account_.share() << "-byte share, " << connection_count_
+               << " connections";
+}
+
+void Worker::leaveLevel(int level) {
+  if (level == 2) {
+    accept_stopped_ = false;
+    setListening(true);
+  } else if (level == 1) {
+    context_.pause_above = options_.max_pending_bytes;
+    episode_actions_ = 0;
+    trim_pending_ = true;
+    LOG(WARNING) << "worker " << index_ << ": overload over: holding " << account_.held()
+                 << " bytes, " << connection_count_ << " connections (total closed for "
+                 << "overload so far " << stats_.overload_closed.get() << ")";
+  }
+}
+
+void Worker::closeRound(uint32_t min_stalled_ticks, uint64_t target) {
+  // Longest stalled first, then most held: a client that reads its replies makes progress and
+  // comes last.
+  std::vector<std::tuple<uint32_t, uint64_t, int>> victims;
+  for (const auto& connection : connections_) {
+    if (connection && !connection->finished() && connection->holdsOutput()) {
+      const uint32_t stalled = connection->stalledTicks(tick_);
+      if (stalled >= min_stalled_ticks) {
+        victims.emplace_back(stalled / kTicksPerSecond, connection->charged(), connection->fd());
+      }
+    }
+  }
+  std::sort(victims.begin(), victims.end(), std::greater<>());
+  size_t closed = 0;
+  for (const auto& [seconds, bytes, fd] : victims) {
+    if (account_.held() < target) {
+      break;
+    }
+    connections_[fd]->abort();
+    stats_.overload_closed.add();
+    removeConnection(fd);
+    ++closed;
+  }
+  if (closed == 0) {
+    return;
+  }
+  stats_.overload_close_rounds.add();
+  const unsigned bit = 1u << 2;
+  if ((episode_actions_ & bit) == 0) {
+    episode_actions_ |= bit;
+    LOG(WARNING) << "worker " << index_ << ": overload level 3 (closing): closed " << closed
+                 << " stalled connections, now holding " << account_.held() << " bytes";
+  } else {
+    LOG_EVERY_T(WARNING, 5) << "worker " << index_ << ": overload: closed " << closed
+                            << " more stalled connections (" << stats_.overload_closed.get()
+                            << " so far), now holding " << account_.held() << " bytes";
+  }
+}
+
 void Worker::stop() {
   DCHECK(onLoopThread());
   closeListeners();
+  for (auto& reader : readers_) {
+    if (reader) {
+      stats_.proxy_incomplete.add();  // its header will never be complete now
+      proxyHeaderFailed(*reader);
+    }
+  }
   for (auto& connection : connections_) {
     if (connection) {
       connection->closeForShutdown();

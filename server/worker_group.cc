@@ -1,6 +1,9 @@
 #include "server/worker_group.h"
 
 #include <glog/logging.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <condition_variable>
 #include <memory>
@@ -14,6 +17,15 @@ namespace {
 
 // How long stopAccepting() waits for the workers: each answers within one pass of its loop.
 constexpr std::chrono::milliseconds kStopAcceptingTimeout{5000};
+
+// Every connection accepted from `fd` inherits it (see kNotSentLowatBytes). Also on listeners
+// taken over: the option is the socket's, for both processes.
+void limitUnsentBytes(int fd) {
+  const int lowat = kNotSentLowatBytes;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) != 0) {
+    PLOG(WARNING) << "TCP_NOTSENT_LOWAT on a listener: stalled clients pin more kernel memory";
+  }
+}
 
 }  // namespace
 
@@ -47,6 +59,7 @@ bool WorkerGroup::listen(std::string* error) {
       CHECK(bound.has_value()) << "getsockname on the first listener";
       address->setPort(bound->port());
     }
+    limitUnsentBytes(result.fd.get());
     listeners.push_back(std::make_unique<Listener>(std::move(result.fd), *address));
   }
   address_ = *address;
@@ -59,6 +72,7 @@ bool WorkerGroup::adoptListeners(std::vector<common::UniqueFd> received,
   const size_t taken = received.size();
   std::vector<std::unique_ptr<Listener>> listeners;
   for (common::UniqueFd& fd : received) {
+    limitUnsentBytes(fd.get());
     listeners.push_back(std::make_unique<Listener>(std::move(fd), address));
   }
   // More workers than sockets received: the rest join the same SO_REUSEPORT group (same user, so
@@ -71,6 +85,7 @@ bool WorkerGroup::adoptListeners(std::vector<common::UniqueFd> received,
                resourceHint(result.error_number);
       return false;
     }
+    limitUnsentBytes(result.fd.get());
     listeners.push_back(std::make_unique<Listener>(std::move(result.fd), address));
   }
   if (listeners.size() > taken) {
@@ -185,12 +200,42 @@ std::vector<WorkerCounts> WorkerGroup::snapshots() const {
   return result;
 }
 
+std::vector<MemoryGauges> WorkerGroup::memoryGauges() const {
+  std::vector<MemoryGauges> result;
+  result.reserve(workers_.size());
+  for (const auto& worker : workers_) {
+    result.push_back(worker->memory());
+  }
+  return result;
+}
+
 uint64_t WorkerGroup::activeConnections() const {
   uint64_t active = 0;
   for (const auto& worker : workers_) {
     active += worker->stats().snapshot().active();
   }
   return active;
+}
+
+std::vector<WatchedWorker> WorkerGroup::watched() const {
+  std::vector<WatchedWorker> result;
+  for (const auto& worker : workers_) {
+    WatchedWorker watched;
+    watched.probe = &worker->lagProbe();
+    watched.listeners.assign(worker->listeners().begin(), worker->listeners().end());
+    result.push_back(std::move(watched));
+  }
+  return result;
+}
+
+std::vector<WorkerGauges> WorkerGroup::currentGauges() const {
+  const auto now = LoopLagProbe::Clock::now();
+  std::vector<WorkerGauges> result;
+  for (const WatchedWorker& worker : watched()) {
+    result.push_back(
+        server::currentGauges(worker, now, std::chrono::milliseconds(options_.watchdog_miss_ms)));
+  }
+  return result;
 }
 
 }  // namespace reactord::server

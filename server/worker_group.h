@@ -11,6 +11,7 @@
 #include "server/per_ip_limit.h"
 #include "server/server_options.h"
 #include "server/takeover.h"
+#include "server/watchdog.h"
 #include "server/worker.h"
 #include "server/worker_stats.h"
 
@@ -55,6 +56,8 @@ class WorkerGroup final : public TakeoverHost {
   void join();
   bool draining() const { return draining_.load(); }
   std::vector<WorkerCounts> snapshots() const;
+  // Each worker's memory against its share of the buffer budget.
+  std::vector<MemoryGauges> memoryGauges() const;
   // Open connections now, summed over the workers' counters.
   uint64_t activeConnections() const;
   int listenerCount() const { return static_cast<int>(listeners_.size()); }
@@ -69,6 +72,11 @@ class WorkerGroup final : public TakeoverHost {
   // and taken over from an older one (0 or 1). Thread-safe.
   uint64_t takeoversServed() const { return takeovers_served_.load(); }
   uint64_t takeoversReceived() const { return takeovers_received_.load(); }
+  // After start(): each worker's probe and listeners, for the supervisor's Watchdog.
+  std::vector<WatchedWorker> watched() const;
+  // Each worker's gauges now (accept queues, a stall in progress), read from outside. Empty
+  // before start().
+  std::vector<WorkerGauges> currentGauges() const;
 
  private:
   const ServerOptions options_;

@@ -17,8 +17,9 @@
 //   programs the image holds), the drain delay, the drain and the grace period, the
 //   NetworkPolicy (admin port only from named sources) and the Prometheus discovery (annotations,
 //   prometheus-operator/'s PodMonitor) agree with each other.
-// compose: the compose-spec JSON schema (ajv), and the drain delay plus the drain agreeing with
-//   stop_grace_period.
+// compose: the compose-spec JSON schema (ajv), the drain delay plus the drain agreeing with
+//   stop_grace_period, and the PROXY protocol on both sides of HAProxy or on neither (a health
+//   check that replaces the image's sending a header too).
 // Exits 1 and names every problem when anything is wrong.
 'use strict';
 
@@ -571,6 +572,34 @@ function lintCompose(file, repo) {
     if (src.startsWith('.') && !fs.existsSync(path.resolve(path.dirname(file), src))) {
       fail(where, `haproxy volume ${src} does not exist`);
     }
+  }
+  lintProxyProtocol(where, file, server, lb);
+}
+
+// The PROXY protocol on both sides of HAProxy or on neither: reactord with --proxy_protocol refuses
+// every connection without a header, and one without it serves the header as data. With it, a
+// health check that replaces the image's must send a header too (the image's reads the status
+// file, which says whether the server wants one).
+function lintProxyProtocol(where, file, server, lb) {
+  const args = (server.command || []).map(String);
+  const expects = args.some((a) => a === '--proxy_protocol' || a === '--proxy_protocol=true');
+  const config = (lb.volumes || [])
+    .map((v) => String(typeof v === 'string' ? v.split(':')[0] : v.source))
+    .find((src) => src.endsWith('haproxy.cfg'));
+  const configPath = config && path.resolve(path.dirname(file), config);
+  if (!configPath || !fs.existsSync(configPath)) return;
+  const cfg = fs.readFileSync(configPath, 'utf8').replace(/#.*$/gm, '');
+  const sends = /^\s*(default-server|server|server-template)\b.*\bsend-proxy(-v2)?\b/m.test(cfg);
+  if (expects && !sends) {
+    fail(where, 'reactord runs with --proxy_protocol but haproxy.cfg sends no PROXY header (send-proxy-v2)');
+  } else if (!expects && sends) {
+    fail(where, 'haproxy.cfg sends PROXY headers (send-proxy) but reactord runs without --proxy_protocol');
+  }
+  const check = server.healthcheck && server.healthcheck.test;
+  const fits = (a) => /^--proxy_header=(v1|v2|v2-local)$/.test(a) || /^--(status_file|tryfromenv)=/.test(a);
+  if (expects && Array.isArray(check) && !check.some(fits)) {
+    fail(where, 'with --proxy_protocol a healthcheck that replaces the image\'s must send a header ' +
+      '(reactor-client --check --proxy_header=v2-local) or read the status file (--status_file)');
   }
 }
 

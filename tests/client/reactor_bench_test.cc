@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/listen_socket.h"
+#include "common/proxy_header_parser.h"
 #include "common/socket_address.h"
 #include "tests/client/flat_json.h"
 #include "tests/client/subprocess.h"
@@ -132,6 +133,35 @@ TEST_F(ReactorBenchEchoTest, IdleSummarySaysHowManyWereOpenAtOnce) {
   EXPECT_NE(run.out.find("open at once  100 of 100"), std::string::npos) << run.out;
 }
 
+// A client that never reads: it writes until the server stops reading, holds every connection to
+// the window's end, and errs nothing.
+TEST_F(ReactorBenchEchoTest, StallWritesWithoutReading) {
+  const BenchRun run =
+      bench(server_.port(), {"--mode=stall", "--connections=6", "--threads=2",
+                             "--message_bytes=65536", "--socket_buffer_bytes=4096"});
+  ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
+  ASSERT_EQ(run.json.size(), 27u) << run.process.out;  // every mode's keys and two of its own
+  EXPECT_EQ(run.json.at("mode"), "stall");
+  EXPECT_EQ(run.number("connects"), 6);
+  EXPECT_GT(run.number("messages"), 6) << "chunks written before the server stopped reading";
+  EXPECT_EQ(run.number("server_closes"), 0);
+  EXPECT_EQ(run.number("open_at_end"), 6);
+  EXPECT_EQ(run.errors(), 0) << run.process.out;
+}
+
+// Against a server under a small budget, connections the server closes are counted, not errors,
+// and opened again.
+TEST(ReactorBenchStallTest, ServerClosesAreCountedAndRetried) {
+  reactord::testing::ServerProcess server(
+      {"--bind=127.0.0.1", "--workers=1", "--max_buffered_bytes=1048576"});
+  const BenchRun run = bench(server.port(), {"--mode=stall", "--connections=20",
+                                             "--message_bytes=65536", "--duration_s=3"});
+  ASSERT_EQ(run.process.exit_code, 0) << run.process.err;
+  EXPECT_GT(run.number("server_closes"), 0) << run.process.out;
+  EXPECT_GT(run.number("connects"), 20) << "closed connections are opened again";
+  EXPECT_EQ(run.errors(), 0) << run.process.out;
+}
+
 TEST(ReactorBenchAckTest, PingPongAndChurn) {
   reactord::testing::ServerProcess server(serverFlags("ack"));
   expectClean(bench(server.port(), {"--protocol=ack", "--connections=8", "--pipeline=4"}),
@@ -208,6 +238,31 @@ TEST(ReactorBenchFailureTest, BadFlagsAreRejected) {
   const ProcessResult ack = runProcess(
       {REACTOR_BENCH_BINARY, "--protocol=ack", "--message_bytes=1"}, "", std::chrono::seconds(20));
   EXPECT_EQ(ack.exit_code, 1);
+}
+
+TEST(ReactorBenchTest, ProxyHeaderOnEveryConnection) {
+  TestServer echo(TestServer::Mode::kEcho, /*proxy_header=*/true);
+  const BenchRun v2 =
+      bench(echo.port(), {"--connections=4", "--proxy_header=v2", "--proxy_source=198.51.100.4"});
+  expectClean(v2, "pingpong");
+  TestServer ack(TestServer::Mode::kAck, /*proxy_header=*/true);
+  const BenchRun churn =
+      bench(ack.port(), {"--mode=churn", "--protocol=ack", "--connections=2", "--proxy_header=v1"});
+  expectClean(churn, "churn");
+
+  const std::vector<common::ProxyHeader> echo_headers = echo.proxyHeaders();
+  EXPECT_EQ(echo_headers.size(), 4u);
+  for (const common::ProxyHeader& header : echo_headers) {
+    EXPECT_EQ(header.version, 2);
+    EXPECT_EQ(common::SocketAddress::of(header.source).ipString(), "198.51.100.4");
+  }
+  // One header per connection: churn made many.
+  const std::vector<common::ProxyHeader> ack_headers = ack.proxyHeaders();
+  EXPECT_EQ(ack_headers.size(), ack.accepted());
+  EXPECT_GT(ack_headers.size(), 2u);
+  EXPECT_EQ(ack_headers.front().version, 1);
+  EXPECT_EQ(common::SocketAddress::of(ack_headers.front().source).ipString(), "127.0.0.1");
+  EXPECT_EQ(echo.proxyErrors() + ack.proxyErrors(), 0u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/listen_socket.h"
+#include "common/proxy_header_parser.h"
 #include "common/socket_address.h"
 #include "tests/client/subprocess.h"
 #include "tests/client/test_server.h"
@@ -107,6 +108,25 @@ TEST(ReactorClientTest, CheckTimesOutOnAServerThatNeverAnswers) {
   EXPECT_FALSE(run.timed_out);  // it gave up by itself, long before the test's deadline
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("timed out"), std::string::npos) << run.err;
+}
+
+// Behind a balancer (--proxy_protocol) the server refuses a connection without a header: the
+// status file says so, and the check sends a v2 LOCAL header, as the balancer's own checks do.
+TEST(ReactorClientTest, CheckSendsALocalHeaderWhenTheStatusFileAsksForOne) {
+  const reactord::testing::TempDir dir("reactor-client-status-proxy");
+  const std::string path = dir.file("reactord.status");
+  reactord::testing::ServerProcess server({"--workers=1", "--proxy_protocol",
+                                           "--proxy_protocol_from=127.0.0.0/8",
+                                           "--status_file=" + path});
+  const ProcessResult run = runProcess(
+      {REACTOR_CLIENT_BINARY, "--check", "--timeout_ms=2000", "--status_file=" + path}, "",
+      kDeadline);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.rfind("ok: echo round trip", 0), 0u) << run.out;
+  // Without the header (the check before the status file carried the key) the server refuses.
+  const ProcessResult bare =
+      client(server.port(), {"--check", "--timeout_ms=2000", "--proxy_header=none"});
+  EXPECT_EQ(bare.exit_code, 1) << bare.out;
 }
 
 // The container HEALTHCHECK: --status_file gives the address and the protocol, whatever port and
@@ -238,6 +258,63 @@ TEST(ReactorClientTest, HostNames) {
   const ProcessResult unknown = client(server.port(), {"--host=no-such-host.invalid", "x"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("cannot resolve host"), std::string::npos) << unknown.err;
+}
+
+std::string sourceIp(const common::ProxyHeader& header) {
+  return common::SocketAddress::of(header.source).ipString();
+}
+
+TEST(ReactorClientTest, ProxyHeaderGoesFirstInEachVersion) {
+  TestServer echo(TestServer::Mode::kEcho, /*proxy_header=*/true);
+  const ProcessResult v1 = client(echo.port(), {"--proxy_header=v1", "through v1"});
+  EXPECT_EQ(v1.exit_code, 0) << v1.err;
+  EXPECT_EQ(v1.out, "through v1\n");
+  const ProcessResult v2 =
+      client(echo.port(), {"--proxy_header=v2", "--proxy_source=203.0.113.9", "through v2"});
+  EXPECT_EQ(v2.exit_code, 0) << v2.err;
+  EXPECT_EQ(v2.out, "through v2\n");
+  const std::vector<common::ProxyHeader> headers = echo.proxyHeaders();
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_EQ(headers[0].version, 1);
+  ASSERT_TRUE(headers[0].has_addresses);
+  EXPECT_EQ(sourceIp(headers[0]), "127.0.0.1");  // the connection's own address
+  EXPECT_EQ(common::SocketAddress::of(headers[0].destination).port(), echo.port());
+  EXPECT_EQ(headers[1].version, 2);
+  ASSERT_TRUE(headers[1].has_addresses);
+  EXPECT_EQ(sourceIp(headers[1]), "203.0.113.9");
+  EXPECT_NE(common::SocketAddress::of(headers[1].source).port(), 0);
+  EXPECT_EQ(echo.proxyErrors(), 0u);
+}
+
+TEST(ReactorClientTest, CheckSendsALocalHeaderAndStdinModeAHeaderToo) {
+  TestServer ack(TestServer::Mode::kAck, /*proxy_header=*/true);
+  const ProcessResult check =
+      client(ack.port(), {"--check", "--protocol=ack", "--proxy_header=v2-local"});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  const ProcessResult stream =
+      client(ack.port(), {"--protocol=ack", "--proxy_header=v1", "--proxy_source=2001:db8::5"},
+             "one\ntwo\n");
+  EXPECT_EQ(stream.exit_code, 0) << stream.err;
+  EXPECT_EQ(stream.out, "Message received\nMessage received\n");
+  const std::vector<common::ProxyHeader> headers = ack.proxyHeaders();
+  ASSERT_EQ(headers.size(), 2u);
+  EXPECT_TRUE(headers[0].local);
+  EXPECT_FALSE(headers[0].has_addresses);
+  EXPECT_EQ(headers[1].version, 1);
+  EXPECT_EQ(sourceIp(headers[1]), "2001:db8::5");  // an IPv6 client through an IPv4 connection
+}
+
+TEST(ReactorClientTest, ProxyFlagsAreChecked) {
+  for (const auto& flags : {std::vector<std::string>{"--proxy_header=v3"},
+                            {"--proxy_header=v1", "--proxy_source=example.com"},
+                            {"--proxy_source=192.0.2.1"},
+                            {"--proxy_header=v2-local", "--proxy_source=192.0.2.1"}}) {
+    std::vector<std::string> args = flags;
+    args.push_back("x");
+    const ProcessResult run = client(7000, args);
+    EXPECT_EQ(run.exit_code, 1) << flags.back();
+    EXPECT_NE(run.err.find("proxy_"), std::string::npos) << run.err;
+  }
 }
 
 TEST(ReactorClientTest, WorksAgainstAnIndependentEchoServer) {

@@ -20,7 +20,7 @@ constexpr char kAck[] = "Message received\n";
 
 }  // namespace
 
-TestServer::TestServer(Mode mode) : mode_(mode) {
+TestServer::TestServer(Mode mode, bool proxy_header) : mode_(mode), proxy_header_(proxy_header) {
   auto result = common::openListenSocket(*common::SocketAddress::parse("127.0.0.1", 0), 1024,
                                          /*reuse_port=*/false);
   if (!result.fd.valid()) {
@@ -85,6 +85,9 @@ void TestServer::acceptAll() {
     ++accepted_;
     Peer peer;
     peer.fd.reset(fd);
+    if (proxy_header_) {
+      peer.proxy.emplace();
+    }
     peers_.push_back(std::move(peer));
   }
 }
@@ -102,8 +105,34 @@ bool TestServer::readFrom(Peer& peer) {
     }
     return writeTo(peer);
   }
-  answer(peer, buffer, static_cast<size_t>(n));
+  const char* data = buffer;
+  auto size = static_cast<size_t>(n);
+  if (peer.proxy && !takeProxyHeader(peer, &data, &size)) {
+    return false;
+  }
+  answer(peer, data, size);
   return writeTo(peer);
+}
+
+bool TestServer::takeProxyHeader(Peer& peer, const char** data, size_t* size) {
+  const common::ProxyHeaderParser::Step step = peer.proxy->feed(*data, *size);
+  if (step.status == common::ProxyHeaderParser::Status::kError) {
+    ++proxy_errors_;
+    return false;
+  }
+  *data += step.consumed;
+  *size -= step.consumed;
+  if (step.status == common::ProxyHeaderParser::Status::kDone) {
+    std::lock_guard<std::mutex> lock(headers_mutex_);
+    headers_.push_back(peer.proxy->header());
+    peer.proxy.reset();
+  }
+  return true;
+}
+
+std::vector<common::ProxyHeader> TestServer::proxyHeaders() const {
+  std::lock_guard<std::mutex> lock(headers_mutex_);
+  return headers_;
 }
 
 void TestServer::answer(Peer& peer, const char* data, size_t size) {

@@ -1,36 +1,13 @@
 #include "common/cpu_count.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "tests/common/fake_cgroup_tree.h"
 
 namespace reactord::common {
 namespace {
-
-namespace fs = std::filesystem;
-
-// A fake /proc/self and cgroup filesystem under a temporary directory.
-class FakeCgroupTree {
- public:
-  FakeCgroupTree() {
-    std::string pattern = (fs::temp_directory_path() / "cpu_count_test.XXXXXX").string();
-    root_ = mkdtemp(pattern.data());
-    fs::create_directories(root_ + "/proc/self");
-  }
-  ~FakeCgroupTree() { fs::remove_all(root_); }
-
-  void write(const std::string& path, const std::string& text) {
-    fs::create_directories(fs::path(root_ + path).parent_path());
-    std::ofstream(root_ + path) << text;
-  }
-  CpuProbePaths paths() const { return {root_ + "/proc/self", root_}; }
-
- private:
-  std::string root_;
-};
 
 constexpr const char* kV2Mount =
     "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";

@@ -10,9 +10,9 @@ TEST(JsonWriterTest, NestsAndSeparates) {
   out.beginObject();
   out.key("a").value(uint64_t{1});
   out.key("b").beginArray().value(true).value("x").value(0.5).beginObject().endObject().endArray();
-  out.key("c").beginObject().key("d").value(false).endObject();
+  out.key("c").beginObject().key("d").value(false).key("e").null().endObject();
   out.endObject();
-  EXPECT_EQ(out.take(), R"({"a":1,"b":[true,"x",0.5,{}],"c":{"d":false}})");
+  EXPECT_EQ(out.take(), R"({"a":1,"b":[true,"x",0.5,{}],"c":{"d":false,"e":null}})");
 }
 
 TEST(JsonWriterTest, EscapesStrings) {

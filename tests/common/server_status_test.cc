@@ -24,7 +24,7 @@ TEST(ServerStatusTest, FormatsTheDocumentedLineAndParsesItBack) {
   status.protocol = "ack";
   status.oneshot = false;
   status.pid = 123;
-  EXPECT_EQ(status.format(), "address=127.0.0.1:7100 protocol=ack oneshot=0 pid=123\n");
+  EXPECT_EQ(status.format(), "address=127.0.0.1:7100 protocol=ack oneshot=0 proxy_protocol=0 pid=123\n");
   const auto back = parse(status.format());
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->address.toString(), "127.0.0.1:7100");
@@ -35,11 +35,16 @@ TEST(ServerStatusTest, FormatsTheDocumentedLineAndParsesItBack) {
   status.address = *SocketAddress::parse("::1", 80);
   status.protocol = "echo";
   status.oneshot = true;
-  EXPECT_EQ(status.format(), "address=[::1]:80 protocol=echo oneshot=1 pid=123\n");
+  EXPECT_EQ(status.format(), "address=[::1]:80 protocol=echo oneshot=1 proxy_protocol=0 pid=123\n");
   const auto v6 = parse(status.format());
   ASSERT_TRUE(v6.has_value());
   EXPECT_EQ(v6->address.toString(), "[::1]:80");
   EXPECT_TRUE(v6->oneshot);
+  EXPECT_FALSE(v6->proxy_protocol);
+
+  status.proxy_protocol = true;
+  EXPECT_EQ(status.format(), "address=[::1]:80 protocol=echo oneshot=1 proxy_protocol=1 pid=123\n");
+  EXPECT_TRUE(parse(status.format())->proxy_protocol);
 }
 
 TEST(ServerStatusTest, KeysMayComeInAnyOrderAndUnknownOnesAreIgnored) {
@@ -72,7 +77,8 @@ TEST(ServerStatusTest, RejectsMalformedLinesSayingWhy) {
       {"address=0.0.0.0:7000 protocol=echo\n", "not a non-wildcard IP:PORT"},
       {"address=[::]:7000 protocol=echo\n", "not a non-wildcard IP:PORT"},
       {"address=127.0.0.1:7000 protocol=http\n", "neither echo nor ack"},
-      {"address=127.0.0.1:7000 protocol=echo oneshot=yes\n", "neither 0 nor 1"},
+      {"address=127.0.0.1:7000 protocol=echo oneshot=yes\n", "oneshot=yes is neither 0 nor 1"},
+      {"address=127.0.0.1:7000 protocol=echo proxy_protocol=2\n", "proxy_protocol=2 is neither"},
       {"address=127.0.0.1:7000 protocol=echo pid=-4\n", "not a process id"},
       {"address=127.0.0.1:7000 protocol=echo pid=12ab\n", "not a process id"},
   };

@@ -6,8 +6,9 @@
 # that the image cannot run, an admin port open to every pod, a NetworkPolicy or PodMonitor that
 # misses the pods, a Dockerfile with a shell-form RUN / root user / unknown instruction / a
 # HEALTHCHECK on a fixed port or another status file / no status file / flags in CMD / a missing
-# OCI label, a
-# compose file with an unknown key or a short grace period, and a haproxy.cfg with a bad keyword.
+# OCI label, a compose file with an unknown key or a short grace period, a haproxy.cfg with a bad
+# keyword, and HAProxy and reactord that disagree on the PROXY protocol (a replaced health check
+# without a header included).
 # Exit 77 (skip) without npm.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -101,6 +102,11 @@ check_case compose_unknown_key "must NOT have additional properties" compose/com
 check_case compose_grace_shorter_than_drain "stop_grace_period 7 s must exceed --drain_delay_s 3 s + --drain_timeout_s 5 s" \
   compose/compose.yaml 's/stop_grace_period: 10s/stop_grace_period: 7s/'
 check_case haproxy_bad_keyword "haproxy -c" compose/haproxy.cfg 's/balance roundrobin/balance roundrobbin/'
+check_case haproxy_no_proxy_header "haproxy.cfg sends no PROXY header" compose/haproxy.cfg \
+  's/default-server send-proxy-v2 check/default-server check/'
+check_case compose_healthcheck_without_header "a healthcheck that replaces the image's must send a header" \
+  compose/compose.yaml \
+  's|^    deploy:|    healthcheck:\n      test: ["CMD", "/usr/local/bin/reactor-client", "--port=7000", "--check"]\n    deploy:|'
 
 echo "$pass passed, $fails failed"
 [ $fails = 0 ]

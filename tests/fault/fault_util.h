@@ -1,6 +1,8 @@
 #pragma once
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -11,8 +13,10 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/server_process.h"
+#include "tests/support/test_client.h"
 
 namespace reactord::testing {
 
@@ -70,6 +74,41 @@ inline bool othersCanExecute(const std::string& path) {
 inline std::optional<int> stopServer(ServerProcess& server, milliseconds timeout = seconds(10)) {
   server.signal(SIGTERM);
   return server.waitExit(timeout);
+}
+
+// Sends `data` on every client without reading, each as far as the kernel and the server take
+// it, until none has taken a byte for `quiet`. The server's RSS is sampled meanwhile: its peak.
+inline long sendAllWithoutReading(std::vector<TestClient>& clients, const std::string& data,
+                                  const ServerProcess& server, milliseconds quiet,
+                                  uint64_t* total_sent) {
+  std::vector<size_t> sent(clients.size(), 0);
+  std::vector<pollfd> fds(clients.size());
+  long peak_rss_kb = server.rssKb();
+  auto last_progress = Clock::now();
+  auto next_sample = Clock::now();
+  while (Clock::now() - last_progress < quiet) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      fds[i] = {sent[i] < data.size() ? clients[i].fd() : -1, POLLOUT, 0};
+    }
+    if (poll(fds.data(), fds.size(), 50) > 0) {
+      for (size_t i = 0; i < clients.size(); ++i) {
+        if (fds[i].revents & POLLOUT) {
+          const ssize_t n = ::send(clients[i].fd(), data.data() + sent[i], data.size() - sent[i],
+                                   MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0) {
+            sent[i] += n;
+            *total_sent += n;
+            last_progress = Clock::now();
+          }
+        }
+      }
+    }
+    if (Clock::now() >= next_sample) {
+      peak_rss_kb = std::max(peak_rss_kb, server.rssKb());
+      next_sample = Clock::now() + milliseconds(100);
+    }
+  }
+  return std::max(peak_rss_kb, server.rssKb());
 }
 
 }  // namespace reactord::testing

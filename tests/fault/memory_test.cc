@@ -1,7 +1,6 @@
 // Clients that never read, and oversized or garbage input, cannot grow
 // the server's memory.
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <random>
@@ -12,40 +11,6 @@
 
 namespace reactord::testing {
 namespace {
-
-// Sends `data` on every client without reading, each as far as the kernel and the server take
-// it, until none has taken a byte for `quiet`. The server's RSS is sampled meanwhile: its peak.
-long sendAllWithoutReading(std::vector<TestClient>& clients, const std::string& data,
-                           const ServerProcess& server, milliseconds quiet, uint64_t* total_sent) {
-  std::vector<size_t> sent(clients.size(), 0);
-  std::vector<pollfd> fds(clients.size());
-  long peak_rss_kb = server.rssKb();
-  auto last_progress = Clock::now();
-  auto next_sample = Clock::now();
-  while (Clock::now() - last_progress < quiet) {
-    for (size_t i = 0; i < clients.size(); ++i) {
-      fds[i] = {sent[i] < data.size() ? clients[i].fd() : -1, POLLOUT, 0};
-    }
-    if (poll(fds.data(), fds.size(), 50) > 0) {
-      for (size_t i = 0; i < clients.size(); ++i) {
-        if (fds[i].revents & POLLOUT) {
-          const ssize_t n = ::send(clients[i].fd(), data.data() + sent[i], data.size() - sent[i],
-                                   MSG_NOSIGNAL | MSG_DONTWAIT);
-          if (n > 0) {
-            sent[i] += n;
-            *total_sent += n;
-            last_progress = Clock::now();
-          }
-        }
-      }
-    }
-    if (Clock::now() >= next_sample) {
-      peak_rss_kb = std::max(peak_rss_kb, server.rssKb());
-      next_sample = Clock::now() + milliseconds(100);
-    }
-  }
-  return std::max(peak_rss_kb, server.rssKb());
-}
 
 // TSan keeps shadow and meta memory of several times what the server allocates (measured: the
 // 500 x 320 KiB here cost about 6.5 times as much), more than the harness's general factor.
@@ -94,6 +59,50 @@ TEST(FaultMemory, SlowReadersCannotGrowServerMemoryPastTheBound) {
       "peak %ld KiB, bound %ld KiB (500 x 320 KiB + %ld KiB baseline + 48 MiB margin); "
       "another client's 1 MiB echo took %.2f s\n",
       kClients, total_sent / 1048576.0, baseline_kb, peak_kb, bound_kb, baseline_kb, other_s);
+}
+
+// 200 clients send up to 8 MiB each without reading, in one protocol (more than the kernel's
+// buffers take when the server does not bound its send queues); the server's RSS growth per
+// client at its peak, in KiB.
+long perClientPeakKb(const std::vector<std::string>& flags, const std::string& data) {
+  constexpr int kClients = 200;
+  ServerProcess server(flags);
+  const long baseline_kb = server.rssKb();
+  std::vector<TestClient> clients;
+  for (int i = 0; i < kClients; ++i) {
+    auto client = TestClient::connect(server.port());
+    EXPECT_TRUE(client) << i;
+    if (!client) {
+      return -1;
+    }
+    const int small = 64 << 10;
+    setsockopt(client->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    setsockopt(client->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    clients.push_back(std::move(*client));
+  }
+  uint64_t total_sent = 0;
+  const long peak_kb =
+      sendAllWithoutReading(clients, data, server, milliseconds(1500), &total_sent);
+  return (peak_kb - baseline_kb) / kClients;
+}
+
+// The per-connection bound is exact in both protocols: a client that sends without reading
+// costs at most --max_pending_bytes plus one 64 KiB read. echo: the output buffer's storage stops
+// at 320 KiB (one mapping, plus its header's page and the connection's few hundred bytes: 330);
+// it used to double to 512 KiB and leave the smaller blocks it grew from behind (380-453 KiB
+// measured). ack: the replies owed are a count, so a client sending bare newlines costs the
+// connection alone (2 KiB measured; 16 allowed); one 16 KiB read of newlines used to queue 272
+// KiB of replies before the pause (418-528 KiB measured).
+TEST(FaultMemory, PendingOutputPerConnectionIsCappedExactly) {
+  const long echo_kb = perClientPeakKb({"--workers=2"}, randomBytes(8 << 20, 5));
+  EXPECT_LE(echo_kb, 330 * kBufferMemoryFactor);
+  const long ack_kb =
+      perClientPeakKb({"--workers=2", "--protocol=ack"}, std::string(8 << 20, '\n'));
+  EXPECT_LE(ack_kb, 16 * kBufferMemoryFactor);
+  std::printf(
+      "[ figure ] 200 clients sending 8 MiB without reading, default --max_pending_bytes: server "
+      "RSS per client at the peak: echo %ld KiB (cap 256 + 64), ack %ld KiB\n",
+      echo_kb, ack_kb);
 }
 
 // The ack protocol's answer to `input` followed by EOF, for --max_message_bytes=`max`: an ack per

@@ -5,12 +5,12 @@
 
 #include <cerrno>
 #include <chrono>
-#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "tests/support/http_client.h"
+#include "tests/support/metrics_scrape.h"
 #include "tests/support/prometheus_checker.h"
 #include "tests/support/server_process.h"
 #include "tests/support/test_client.h"
@@ -19,37 +19,6 @@ namespace reactord::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string problemsOf(const std::vector<std::string>& problems) {
-  std::string text;
-  for (const auto& problem : problems) {
-    text += problem + "\n";
-  }
-  return text;
-}
-
-// Scrapes /metrics until `done` holds for a valid exposition or 10 s pass; returns the last
-// checker (the counters are updated by the workers right after the bytes move, so the last few
-// may land a moment after the client saw them).
-PrometheusChecker scrapeUntil(uint16_t port,
-                              const std::function<bool(const PrometheusChecker&)>& done,
-                              std::string* last_text = nullptr) {
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
-  PrometheusChecker checker;
-  while (true) {
-    const HttpResponse response = httpRequest(port, "GET", "/metrics");
-    EXPECT_EQ(response.status, 200);
-    const auto problems = checker.check(response.body);
-    EXPECT_TRUE(problems.empty()) << problemsOf(problems) << response.body;
-    if (last_text != nullptr) {
-      *last_text = response.body;
-    }
-    if ((problems.empty() && done(checker)) || Clock::now() >= deadline) {
-      return checker;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-}
 
 TEST(AdminTest, MetricsUnderLoadMatchWhatTheClientsDid) {
   ServerProcess server({"--workers=2", "--admin_port=-1"});
@@ -183,6 +152,70 @@ TEST(AdminTest, ReadSizeHistogramBucketsEachRead) {
   EXPECT_EQ(m.value("reactord_read_size_bytes_bucket", {{"le", "+Inf"}}), 8.0);
   EXPECT_EQ(m.value("reactord_read_size_bytes_sum"), 14.0);
   EXPECT_EQ(m.value("reactord_worker_read_size_bytes_bucket", {{"worker", "0"}, {"le", "1"}}), 5.0);
+}
+
+// Five connections with known sizes and one with a known life: the connection histograms count
+// each once, when it closes, in the bucket of its bytes and its duration, and their sums are the
+// bytes the clients sent and got back.
+TEST(AdminTest, ConnectionHistogramsMatchAKnownSetOfConnections) {
+  ServerProcess server({"--workers=2", "--admin_port=-1"});
+  const uint16_t admin = adminPort(server);
+  ASSERT_NE(admin, 0);
+  const size_t sizes[] = {0, 1, 100, 5000, 70000};  // buckets le=1, 1, 128, 8192, 131072
+  size_t total = 0;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    auto client = TestClient::connect(server.port());
+    ASSERT_TRUE(client);
+    const std::string data = randomBytes(sizes[i], static_cast<uint32_t>(i + 1));
+    if (!data.empty()) {
+      ASSERT_TRUE(client->exchange(data) == data);
+    }
+    client->shutdownWrite();
+    bool closed = false;
+    client->readUntilClosed(milliseconds(5000), &closed);
+    ASSERT_TRUE(closed);
+    total += data.size();
+  }
+  // One more, open for 400 ms as the client sees it: the server's view (accept to close) differs
+  // by the accept and close delays, well inside (256, 512] ms even on a loaded machine.
+  auto held = TestClient::connect(server.port());
+  ASSERT_TRUE(held);
+  ASSERT_TRUE(held->exchange("held") == "held");
+  total += 4;
+  std::this_thread::sleep_for(milliseconds(400));
+  held->shutdownWrite();
+  held->readUntilClosed(milliseconds(5000));
+
+  const PrometheusChecker m = scrapeUntil(admin, [](const PrometheusChecker& c) {
+    return c.value("reactord_connection_duration_seconds_count") == 6.0;
+  });
+  const auto bucket = [&](const char* family, const char* le) {
+    return m.value(std::string(family) + "_bucket", {{"le", le}}).value_or(-1);
+  };
+  EXPECT_EQ(m.value("reactord_connection_received_bytes_count"), 6.0);
+  EXPECT_EQ(m.value("reactord_connection_received_bytes_sum"), static_cast<double>(total));
+  EXPECT_EQ(m.value("reactord_connection_sent_bytes_sum"), static_cast<double>(total));
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "1"), 2.0);
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "4"), 3.0);  // "held"
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "128"), 4.0);
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "4096"), 4.0);
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "8192"), 5.0);
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "65536"), 5.0);
+  EXPECT_EQ(bucket("reactord_connection_received_bytes", "131072"), 6.0);
+  EXPECT_EQ(bucket("reactord_connection_sent_bytes", "128"), 4.0);
+  EXPECT_EQ(bucket("reactord_connection_sent_bytes", "+Inf"), 6.0);
+  EXPECT_EQ(bucket("reactord_connection_duration_seconds", "0.256"), 5.0);
+  EXPECT_EQ(bucket("reactord_connection_duration_seconds", "0.512"), 6.0);
+  EXPECT_GE(*m.value("reactord_connection_duration_seconds_sum"), 0.256);
+  // The histograms count closed connections only; the byte counters count every byte.
+  EXPECT_EQ(m.value("reactord_received_bytes_total"), static_cast<double>(total));
+
+  const HttpResponse stats = httpRequest(admin, "GET", "/stats");
+  EXPECT_NE(stats.body.find("\"connection_in_bytes\":{\"count\":6,\"sum\":" +
+                            std::to_string(total) + ",\"p50\":4,\"p90\":131072,"),
+            std::string::npos)
+      << stats.body;
+  EXPECT_NE(stats.body.find("\"connection_ms\":{\"count\":6,"), std::string::npos);
 }
 
 TEST(AdminTest, ReadinessFailsFromTheStartOfTheDrainWhileConnectionsAreServed) {

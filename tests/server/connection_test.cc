@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/event_base_ptr.h"
+#include "common/memory_account.h"
 #include "common/unique_fd.h"
 #include "common/wire_protocol.h"
 #include "server/ack_protocol.h"
@@ -37,6 +38,9 @@ class Harness : public ConnectionOwner {
     context_.max_pending_bytes = max_pending_bytes;
     context_.max_message_bytes = max_message_bytes;
     context_.owner = this;
+    context_.account = &account_;
+    context_.pause_above = max_pending_bytes;
+    context_.max_buffer_capacity = max_pending_bytes + kScratchBytes;
   }
 
   template <typename P>
@@ -105,6 +109,8 @@ class Harness : public ConnectionOwner {
     });
   }
 
+  // A share no test reaches: the overload levels are the worker's business, not tested here.
+  common::MemoryAccount account_{uint64_t{1} << 40, [](void*) {}, nullptr};
   ConnectionContext context_;
   WorkerStats stats_;
   uint32_t tick_ = 0;
@@ -238,6 +244,66 @@ TEST(ConnectionTest, IdleTimeoutFinishesTheConnectionOnTick) {
   h.connection_->onTick(++h.tick_);
   EXPECT_TRUE(h.connection_->finished());
   EXPECT_EQ(h.stats_.snapshot().idle_closed, 1u);
+}
+
+// Writes `chunk` from the peer, never reading, until the connection stops reading.
+size_t floodUntilPaused(Harness& h, const std::string& chunk) {
+  size_t taken = 0;
+  for (int i = 0; i < 400 && h.connection_->reading(); ++i) {
+    const ssize_t n = ::write(h.peer_.get(), chunk.data(), chunk.size());
+    taken += n > 0 ? n : 0;
+    event_base_loop(h.base_.get(), EVLOOP_NONBLOCK);
+  }
+  return taken;
+}
+
+// The kernel's default receive buffer: what a paused connection is charged for its queue.
+uint64_t defaultReceiveBuffer(int fd) {
+  int size = 0;
+  socklen_t length = sizeof size;
+  getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &length);
+  return static_cast<uint64_t>(size);
+}
+
+constexpr uint64_t kConnectionCharge = 4096;                  // connection.cc: kConnectionBytes
+constexpr uint64_t kSendQueueCharge = 64 * 1024 + 64 * 1024;  // kNotSentLowatBytes + a segment
+
+// A client that sends bare newlines and never reads: its replies are owed as a count, so the
+// connection holds no buffer for them however many it owes, and every one of them arrives, in
+// order, once the client reads.
+TEST(ConnectionTest, AckOwesRepliesAsACountNotABuffer) {
+  Harness h(/*max_pending_bytes=*/256 * 1024);
+  h.open<AckProtocol>();
+  const size_t taken = floodUntilPaused(h, std::string(16 * 1024, '\n'));
+  ASSERT_FALSE(h.connection_->reading()) << "still reading after " << taken << " newlines";
+  const uint64_t owed = h.stats_.snapshot().messages * kAckReply.size();
+  EXPECT_GT(owed, 256u * 1024) << "paused past --max_pending_bytes of owed replies";
+  EXPECT_LE(h.account_.held(),
+            kConnectionCharge + kSendQueueCharge + defaultReceiveBuffer(h.peer_.get()))
+      << "no buffer for " << owed << " bytes of owed replies";
+  shutdown(h.peer_.get(), SHUT_WR);
+  ASSERT_TRUE(h.receiveEof());
+  EXPECT_EQ(h.received_.size(), taken * kAckReply.size());
+  EXPECT_EQ(h.received_, repeat(kAckReply, taken));
+  EXPECT_EQ(h.account_.held(), 0u) << "given back with the connection";
+}
+
+// A client that sends without reading: the echo buffer's storage stops at --max_pending_bytes
+// plus one read, instead of doubling past it.
+TEST(ConnectionTest, EchoBufferStopsAtThePendingLimitPlusOneRead) {
+  constexpr size_t kMaxPending = 100 * 1024;
+  Harness h(kMaxPending);
+  h.open<EchoProtocol>();
+  const size_t taken = floodUntilPaused(h, std::string(64 * 1024, 'e'));
+  ASSERT_FALSE(h.connection_->reading()) << "still reading after " << taken << " bytes";
+  const uint64_t buffer = h.account_.held() - kConnectionCharge - kSendQueueCharge -
+                          defaultReceiveBuffer(h.peer_.get());
+  EXPECT_GT(buffer, kMaxPending);
+  EXPECT_LE(buffer, kMaxPending + kScratchBytes) << "doubling would have made it 128 or 256 KiB";
+  shutdown(h.peer_.get(), SHUT_WR);
+  ASSERT_TRUE(h.receiveEof());
+  EXPECT_EQ(h.received_.size(), taken);
+  EXPECT_EQ(h.account_.held(), 0u);
 }
 
 }  // namespace

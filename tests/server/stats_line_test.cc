@@ -17,6 +17,10 @@ TEST(WorkerCountsTest, SumAndDifferenceCoverEveryField) {
   }
   a.read_sizes.buckets[3] = 2;
   a.read_sizes.sum = 9;
+  a.loop_lag_us.buckets[25] = 1;
+  a.connection_ms.sum = 5;
+  a.connection_in_bytes.buckets[0] = 3;
+  a.connection_out_bytes.buckets[41] = 4;
   WorkerCounts b = a;
   b += a;
   for (const CounterInfo& row : workerCounters()) {
@@ -24,13 +28,21 @@ TEST(WorkerCountsTest, SumAndDifferenceCoverEveryField) {
   }
   EXPECT_EQ(b.read_sizes.buckets[3], 4u);
   EXPECT_EQ(b.read_sizes.sum, 18u);
+  EXPECT_EQ(b.loop_lag_us.buckets[25], 2u);
+  EXPECT_EQ(b.connection_ms.sum, 10u);
+  EXPECT_EQ(b.connection_in_bytes.buckets[0], 6u);
+  EXPECT_EQ(b.connection_out_bytes.buckets[41], 8u);
   EXPECT_EQ(b - a, a);
 }
 
 TEST(WorkerCountsTest, TheTableCoversEveryCounterOnce) {
-  // Every uint64_t of WorkerCounts is a row of the table or part of the read-size histogram.
-  EXPECT_EQ(sizeof(WorkerCounts),
-            (workerCounters().size() + kReadSizeBuckets + 1) * sizeof(uint64_t));
+  // Every uint64_t of WorkerCounts is a row of the table or part of a histogram of the table of
+  // histograms.
+  size_t histogram_words = 0;
+  for (const HistogramInfo& histogram : workerHistograms()) {
+    histogram_words += histogram.view(WorkerCounts{}).buckets.size() + 1;
+  }
+  EXPECT_EQ(sizeof(WorkerCounts), (workerCounters().size() + histogram_words) * sizeof(uint64_t));
   std::set<std::string> keys;
   for (const CounterInfo& row : workerCounters()) {
     EXPECT_TRUE(keys.insert(row.key).second) << row.key;
@@ -95,10 +107,49 @@ TEST(StatsLineTest, TextMergesWorkersAndShowsTheSpread) {
       << line;
   EXPECT_NE(line.find(" conns_per_s=15.0 reads_per_s=250.0 "), std::string::npos) << line;
   EXPECT_NE(line.find(" in_bytes_per_s=2000 "), std::string::npos) << line;
-  EXPECT_NE(line.find(" worker_active=20,0 worker_accepted=20,10"), std::string::npos) << line;
+  EXPECT_NE(line.find(" worker_active=20,0 worker_accepted=20,10 worker_loop_miss=0,0"),
+            std::string::npos)
+      << line;
   for (const CounterInfo& row : workerCounters()) {
     EXPECT_NE(line.find(std::string(" ") + row.key + "="), std::string::npos) << row.key;
   }
+}
+
+TEST(StatsLineTest, GaugesAreMergedBySumOrMaxAndListedPerWorker) {
+  WorkerGauges w0;
+  w0.loop_lag_max_ms = 1400;
+  w0.loop_stalled_ms = 1400;
+  w0.accept_queue = 37;
+  w0.accept_queue_max = 40;
+  w0.accept_queue_limit = 128;
+  WorkerGauges w1;
+  w1.loop_lag_max_ms = 3;
+  w1.accept_queue = 2;
+  w1.accept_queue_max = 50;
+  w1.accept_queue_limit = 128;
+  IntervalMeasures measured;
+  measured.gauges = {w0, w1};
+  measured.listen = common::ListenCounters{5, 7};
+  const std::string line = makeStatsLine("stats", nowOfTwo(), {}, 1.0, measured).text();
+  EXPECT_NE(line.find(" loop_stalled_ms=1400 worker_loop_stalled_ms=1400,0 "), std::string::npos)
+      << line;
+  EXPECT_NE(line.find(" loop_lag_max_ms=1400 worker_loop_lag_max_ms=1400,3 "), std::string::npos);
+  EXPECT_NE(line.find(" accept_queue=39 worker_accept_queue=37,2 "), std::string::npos);
+  EXPECT_NE(line.find(" accept_queue_max=50 worker_accept_queue_max=40,50 "), std::string::npos);
+  EXPECT_NE(line.find(" accept_queue_limit=256 worker_accept_queue_limit=128,128 "),
+            std::string::npos);
+  EXPECT_NE(line.find(" listen_overflows=5 listen_drops=7"), std::string::npos);
+  for (const GaugeInfo& row : workerGauges()) {
+    EXPECT_NE(line.find(std::string(" ") + row.key + "="), std::string::npos) << row.key;
+  }
+}
+
+TEST(StatsLineTest, WhatWasNotMeasuredIsLeftOut) {
+  const std::string line = makeStatsLine("stats", nowOfTwo(), {}, 1.0).text();
+  for (const GaugeInfo& row : workerGauges()) {
+    EXPECT_EQ(line.find(std::string(" ") + row.key + "="), std::string::npos) << row.key;
+  }
+  EXPECT_EQ(line.find("listen_overflows"), std::string::npos);
 }
 
 TEST(StatsLineTest, JsonHasTheSameKeysAndNumbers) {
@@ -127,6 +178,22 @@ TEST(StatsLineTest, EveryKeyOfTheTextIsInTheJson) {
     ++keys;
   }
   EXPECT_GT(keys, workerCounters().size());
+}
+
+TEST(StatsLineTest, MemoryKeysSumTheSharesAndTakeTheHighestLevel) {
+  IntervalMeasures measured;
+  measured.memory = {{.share = 1000, .held = 300, .peak = 900, .overload = 0},
+                     {.share = 1000, .held = 800, .peak = 950, .overload = 2}};
+  const StatsLine line = makeStatsLine("stats", nowOfTwo(), {}, 1.0, measured);
+  const std::string text = line.text();
+  EXPECT_NE(text.find(" buffer_budget=2000 buffered_bytes=1100 overload_state=2 "
+                      "worker_buffered_bytes=300,800 worker_overload_state=0,2 worker_active="),
+            std::string::npos)
+      << text;
+  EXPECT_NE(line.json().find(R"("worker_overload_state":[0,2])"), std::string::npos);
+  EXPECT_EQ(makeStatsLine("stats", nowOfTwo(), {}, 1.0).text().find("buffer_budget"),
+            std::string::npos)
+      << "no memory keys without gauges";
 }
 
 TEST(AdminCountsTest, SnapshotAndInterval) {

@@ -211,6 +211,18 @@ std::map<std::string, std::string> ServerProcess::statsLine(const std::string& l
   return parseStatsLine(log(), label);
 }
 
+std::map<std::string, long> stopAndCountFinal(ServerProcess& server) {
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.waitExit(milliseconds(15000)), 0);
+  std::map<std::string, long> numbers;
+  for (const auto& [key, value] : server.statsLine("final")) {
+    if (value.find(',') == std::string::npos) {
+      numbers[key] = std::stol(value);
+    }
+  }
+  return numbers;
+}
+
 double threadCpuSeconds(pid_t pid, const std::string& name) {
   const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
   DIR* dir = opendir(tasks.c_str());

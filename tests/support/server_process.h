@@ -94,6 +94,10 @@ class ServerProcess {
   std::thread reader_;
 };
 
+// Stops `server` with SIGTERM, expects exit code 0 within 15 s, and returns the numbers of its
+// final stats line (the list values, worker_active=1,2, left out).
+std::map<std::string, long> stopAndCountFinal(ServerProcess& server);
+
 // Runs reactord (after --port=0 --stats_interval_s=0, which `flags` may override) to completion,
 // for flag errors, --help, --version: exit code and combined output. Gives up after 10 s (exit
 // code -1000).

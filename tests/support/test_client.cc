@@ -122,6 +122,12 @@ std::string TestClient::readUntilClosed(milliseconds timeout, bool* closed) {
   return out;
 }
 
+bool TestClient::closedWithoutReply(milliseconds timeout) {
+  bool closed = false;
+  const std::string reply = readUntilClosed(timeout, &closed);
+  return closed && reply.empty();
+}
+
 std::string TestClient::readFor(milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::string out;

@@ -34,6 +34,8 @@ class TestClient {
   std::string readExactly(size_t size, milliseconds timeout = milliseconds(10000));
   // Everything until the peer closes; `closed` tells whether it did before the deadline.
   std::string readUntilClosed(milliseconds timeout, bool* closed = nullptr);
+  // True when the peer closed (or reset) the connection without sending a byte, within `timeout`.
+  bool closedWithoutReply(milliseconds timeout = milliseconds(10000));
   // Whatever arrives within `timeout` (for checking that nothing does).
   std::string readFor(milliseconds timeout);
   // Sends `data` while reading the replies, so that neither side's buffers deadlock: returns the
