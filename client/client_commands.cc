@@ -11,6 +11,8 @@
 #include "client/resolve.h"
 #include "client/stream_pump.h"
 #include "client/tcp_client.h"
+#include "common/file_io.h"
+#include "common/server_status.h"
 
 namespace reactord::client {
 namespace {
@@ -134,6 +136,28 @@ bool pumpStream(const ClientOptions& options, int in_fd, int out_fd, std::string
   }
   StreamPump pump(client, in_fd, out_fd, options.timeout_ms);
   return pump.run(error);
+}
+
+bool applyStatusFile(const std::string& path, ClientOptions* options, std::string* error) {
+  // A status line is well under 200 bytes; more is not a status file.
+  constexpr size_t kMaxStatusBytes = 4096;
+  const auto text = common::readSmallFile(path, kMaxStatusBytes, error);
+  if (!text) {
+    *error = "--status_file: " + *error + " (is reactord running with --status_file=" + path + "?)";
+    return false;
+  }
+  const auto status = common::ServerStatus::parse(*text, error);
+  if (!status) {
+    *error = "--status_file=" + path + " is malformed: " + *error;
+    return false;
+  }
+  options->host = status->address.ipString();
+  options->port = status->address.port();
+  options->protocol = *parseProtocol(status->protocol);
+  if (status->proxy_protocol && options->proxy.kind == ProxyHeaderKind::kNone) {
+    options->proxy.kind = ProxyHeaderKind::kV2Local;  // as a balancer's own health check
+  }
+  return true;
 }
 
 bool checkServer(const ClientOptions& options, int out_fd, std::string* error) {

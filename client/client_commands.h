@@ -34,6 +34,11 @@ bool sendMessages(const ClientOptions& options, const std::vector<std::string>& 
 // server sends to `out_fd` until the server closes.
 bool pumpStream(const ClientOptions& options, int in_fd, int out_fd, std::string* error);
 
+// Reads a reactord status file (common/server_status.h) into options' host, port and protocol,
+// and a v2 LOCAL PROXY header when the server wants one and options name no other header.
+// False with `error` naming the file and what is wrong (missing, unreadable, malformed).
+bool applyStatusFile(const std::string& path, ClientOptions* options, std::string* error);
+
 // Health check: connects, round-trips one probe message and checks the reply, all within
 // options.timeout_ms. Writes one "ok ..." line to `out_fd` on success.
 bool checkServer(const ClientOptions& options, int out_fd, std::string* error);

@@ -21,6 +21,10 @@ DEFINE_bool(check, false,
             "Health check: round-trip one probe message, exit 0 if the reply is "
             "right, else exit 1 with the reason on stderr");
 
+DEFINE_string(status_file, "",
+              "With --check: read the address and protocol from the status file that reactord "
+              "writes with its own --status_file (the container HEALTHCHECK uses this), instead "
+              "of --host, --port and --protocol");
 DEFINE_string(proxy_header, "none",
               "Send a PROXY protocol header first, as a balancer does, to a server run with "
               "--proxy_protocol: none, v1 (text), v2 (binary), or v2-local (a LOCAL header: the "
@@ -44,6 +48,8 @@ int main(int argc, char** argv) {
       "      sends stdin, half-closes, prints everything the server sends until it closes\n"
       "  reactor-client --check [--port=P] [--timeout_ms=T]\n"
       "      health check: exit 0 when one probe round-trips correctly\n"
+      "  reactor-client --check --status_file=PATH\n"
+      "      the same, at the address and with the protocol that a running reactord wrote there\n"
       "  --proxy_header=v1|v2|v2-local [--proxy_source=IP]\n"
       "      any of them through a server run with --proxy_protocol: a PROXY header goes first");
   gflags::SetVersionString("0.1.0");
@@ -64,6 +70,25 @@ int main(int argc, char** argv) {
   }
   const std::vector<std::string> messages(argv + 1, argv + argc);
 
+  if (!FLAGS_status_file.empty()) {
+    for (const char* flag : {"host", "port", "protocol"}) {
+      if (!gflags::GetCommandLineFlagInfoOrDie(flag).is_default) {
+        std::fprintf(stderr,
+                     "reactor-client: --status_file gives the address and protocol: "
+                     "drop --%s\n",
+                     flag);
+        return 1;
+      }
+    }
+    if (!FLAGS_check) {
+      std::fprintf(stderr, "reactor-client: --status_file goes with --check\n");
+      return 1;
+    }
+    if (!reactord::client::applyStatusFile(FLAGS_status_file, &options, &error)) {
+      std::fprintf(stderr, "reactor-client: %s\n", error.c_str());
+      return 1;
+    }
+  }
   bool ok = false;
   if (FLAGS_check) {
     if (!messages.empty()) {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cstring>
 
-#include "common/file_text.h"
+#include "common/file_io.h"
 
 namespace reactord::common {
 namespace {

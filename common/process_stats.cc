@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "common/file_text.h"
+#include "common/file_io.h"
 
 namespace reactord::common {
 namespace {

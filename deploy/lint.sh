@@ -3,7 +3,6 @@
 #   - Dockerfile: dockerfile-utils + the image's rules (deploy/lint/lint.js)
 #   - deploy/k8s: Kubernetes schemas (kubernetes-models), unknown fields, cross-object checks
 #   - deploy/compose/compose.yaml: compose-spec schema; deploy/compose/haproxy.cfg: haproxy -c
-#   - deploy/install-runtime.sh: its package list resolves (apt-get install --dry-run)
 # The npm packages (versions pinned by deploy/lint/package-lock.json) go to build/deploy-lint/
 # ($LINT_CACHE), installed again only when the lock file changes.
 #
@@ -58,16 +57,6 @@ if out=$(haproxy -c -f "$haproxy_cfg" 2>&1); then
 else
   echo "LINT FAIL $haproxy_cfg: haproxy -c:" >&2
   echo "$out" >&2
-  status=1
-fi
-
-# (LINT_APT=0 skips this one: tests/deploy lints many broken copies and has its own runtime test.)
-if [ "${LINT_APT:-1}" = 0 ]; then
-  :
-elif "$repo/deploy/install-runtime.sh" --dry-run >/dev/null; then
-  echo "lint install-runtime.sh: ok (apt-get install --dry-run resolves)"
-else
-  echo "LINT FAIL deploy/install-runtime.sh: its packages do not resolve" >&2
   status=1
 fi
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies the three programs the runtime image ships (reactord, reactor-client, reactor-bench)
 # from the build tree into DEST/, without debug sections (the symbol table stays, for glog's
-# stack traces). The Dockerfile's build stage runs it; so does tests/deploy/runtime_libs_test.sh.
+# stack traces). deploy/stage-rootfs.sh runs it (the Dockerfile's build stage, and
+# tests/deploy/runtime_rootfs_test.sh).
 # usage: deploy/stage-binaries.sh DEST      (build tree: build/ or $BUILD_DIR)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -55,6 +55,10 @@ DEFINE_int32(idle_timeout_s, 0,
 DEFINE_int32(drain_timeout_s, 5,
              "On SIGTERM/SIGINT, serve open connections this long at most before closing them; "
              "keep it below the container's stop timeout (Docker: 10 s).");
+DEFINE_int32(drain_delay_s, 0,
+             "On SIGTERM/SIGINT, first this many seconds during which /readyz answers 503 but the "
+             "listeners still accept and serve, so that load balancers stop sending before "
+             "connects are refused; then the drain (--drain_timeout_s). 0 = drain at once.");
 DEFINE_int32(stats_interval_s, 10,
              "Log a stats line this often (0 = only at exit and on SIGUSR1).");
 DEFINE_int32(max_connections_per_ip, 0,
@@ -122,6 +126,11 @@ DEFINE_string(stats_format, "text",
               "Format of the stats log line: text (key=value) or json (one JSON object per line, "
               "the same keys).");
 
+// Health checks in the same container (reactor-client --check --status_file=PATH).
+DEFINE_string(status_file, "",
+              "Once listening, write one line 'address=IP:PORT protocol=P oneshot=0|1 pid=N' to "
+              "this file (atomically: PATH.tmp, then rename) for a health checker on the same "
+              "host; removed at exit. Empty = off.");
 // The loop watchdog.
 DEFINE_int32(
     watchdog_miss_ms, 200,
@@ -247,6 +256,7 @@ DEFINE_validator(max_message_bytes, &validateMessage);
 DEFINE_validator(max_buffered_bytes, &validateBuffered);
 DEFINE_validator(idle_timeout_s, &validateTimeout);
 DEFINE_validator(drain_timeout_s, &validateDrain);
+DEFINE_validator(drain_delay_s, &validateDrain);
 DEFINE_validator(stats_interval_s, &validateStats);
 DEFINE_validator(max_connections_per_ip, &validatePerIp);
 DEFINE_validator(write_timeout_s, &validateTimeout);
@@ -434,6 +444,8 @@ ServerOptions parseCommandLine(int* argc, char*** argv) {
   options.max_message_bytes = static_cast<size_t>(FLAGS_max_message_bytes);
   options.idle_timeout_s = FLAGS_idle_timeout_s;
   options.drain_timeout_s = FLAGS_drain_timeout_s;
+  options.drain_delay_s = FLAGS_drain_delay_s;
+  options.status_file = FLAGS_status_file;
   options.stats_interval_s = FLAGS_stats_interval_s;
   options.max_connections_per_ip = static_cast<uint32_t>(FLAGS_max_connections_per_ip);
   options.write_timeout_s = FLAGS_write_timeout_s;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "server/control_server.h"
 #include "server/control_socket.h"
 #include "server/flags.h"
+#include "server/status_file.h"
 #include "server/supervisor.h"
 #include "server/worker_group.h"
 
@@ -142,6 +144,17 @@ void completeTakeover(const ServerOptions& options, TakeoverClient& client, Cont
   }
 }
 
+// What --status_file tells a health checker: where to connect and how to talk.
+reactord::common::ServerStatus statusOf(const WorkerGroup& workers, const ServerOptions& options) {
+  reactord::common::ServerStatus status;
+  status.address = reactord::common::ServerStatus::probeAddressFor(workers.address());
+  status.protocol = reactord::common::protocolName(options.protocol);
+  status.oneshot = options.oneshot;
+  status.proxy_protocol = options.proxy_protocol;
+  status.pid = getpid();
+  return status;
+}
+
 // Output buffers of a read (64 KiB) or more get their own mapping: grown in place by realloc's
 // mremap, given back to the system as soon as they are freed. glibc's default threshold starts at
 // 128 KiB and rises to the size of each mapping freed, after which such buffers come from the
@@ -217,7 +230,8 @@ int main(int argc, char** argv) {
             << " max_pending_bytes=" << options.max_pending_bytes
             << " max_buffered_bytes=" << options.max_buffered_bytes
             << " idle_timeout_s=" << options.idle_timeout_s
-            << " drain_timeout_s=" << options.drain_timeout_s;
+            << " drain_timeout_s=" << options.drain_timeout_s
+            << " drain_delay_s=" << options.drain_delay_s;
   // Bound before any thread starts, so that a busy admin port fails the start cleanly (after a
   // takeover: once the old process let the port go); served after the workers, on its own thread
   // and base; the supervisor stops it last.
@@ -237,6 +251,16 @@ int main(int argc, char** argv) {
   }
   if (listening.took_over) {
     completeTakeover(options, takeover, control.get(), admin.get());
+  }
+  // The health checker's address, written once the workers serve the listeners (opened or taken
+  // over), and before the "listening on" line, so that the line means the file is there. The
+  // destructor removes it on every return from main, unless a newer process has replaced it.
+  reactord::server::StatusFile status_file(options.status_file);
+  if (!status_file.write(statusOf(workers, options), &error)) {
+    LOG(ERROR) << error;
+    workers.stop();
+    workers.join();
+    return 1;
   }
   // Logged once every descriptor of the running server is open (tests take their baseline here).
   LOG(INFO) << "listening on " << workers.address().toString() << " workers=" << options.workers

@@ -33,6 +33,7 @@ struct ServerOptions {
   size_t max_message_bytes = size_t{64} * 1024;
   int idle_timeout_s = 0;  // 0 = off
   int drain_timeout_s = 5;
+  int drain_delay_s = 0;                // not ready but still accepting, before the drain; 0 = none
   int stats_interval_s = 10;            // 0 = only the final line
   uint32_t max_connections_per_ip = 0;  // process-wide; 0 = unlimited
   int write_timeout_s = 0;              // pending output that has not moved; 0 = off
@@ -56,6 +57,8 @@ struct ServerOptions {
   // share its traffic through SO_REUSEPORT). Always on in reactord; off only in a test build that
   // compares upgrade methods (tests/deploy/CMakeLists.txt).
   bool check_busy_port = true;
+  // Where to tell a health checker in the same container how to reach us ("" = off).
+  std::string status_file;
   std::string workers_source = "--workers";  // how `workers` was chosen: for logs and /metrics
   // The memory budget: what clients may make the server hold in all, shared out evenly among the
   // workers (resolved: never 0 here), and the memory limit it was derived from.

@@ -121,6 +121,9 @@ void Supervisor::handedOver(pid_t new_pid) {
 
 Supervisor::Clock::time_point Supervisor::nextDeadline() const {
   Clock::time_point next = std::min({next_stats_, next_check_, kill_deadline_});
+  if (delaying_) {
+    return std::min(next, delay_end_);
+  }
   return draining_ ? std::min(next, drain_deadline_) : next;
 }
 
@@ -134,6 +137,11 @@ void Supervisor::run() {
     }
     if (!stopping_ && now >= next_stats_) {
       logStats("stats");
+    }
+    if (delaying_ && !stopping_ && Clock::now() >= delay_end_) {
+      LOG(INFO) << "drain delay: " << options_.drain_delay_s << "s over, "
+                << workers_.activeConnections() << " open connections";
+      beginDrain();
     }
     LOG_IF(FATAL, now >= kill_deadline_)
         << "watchdog: the stalled thread did not take SIGABRT within " << kKillGrace.count()
@@ -175,8 +183,10 @@ void Supervisor::onSignal(int signal) {
   switch (signal) {
     case SIGTERM:
     case SIGINT:
-      if (draining_) {
+      if (draining_ || delaying_) {
         stopNow("second SIGTERM/SIGINT");
+      } else if (options_.drain_delay_s > 0) {
+        beginDrainDelay();
       } else {
         beginDrain();
       }
@@ -195,10 +205,20 @@ void Supervisor::onSignal(int signal) {
   }
 }
 
+void Supervisor::beginDrainDelay() {
+  delaying_ = true;
+  delay_end_ = Clock::now() + std::chrono::seconds(options_.drain_delay_s);
+  workers_.endReadiness();
+  LOG(INFO) << "drain delay: /readyz answers 503 from now; the listeners keep accepting and "
+               "serving for "
+            << options_.drain_delay_s << "s, then the drain begins";
+}
+
 void Supervisor::beginDrain() {
   if (stopping_) {
     return;
   }
+  delaying_ = false;  // over, or cut short by a takeover
   draining_ = true;
   drain_started_ = Clock::now();
   drain_deadline_ = drain_started_ + std::chrono::seconds(options_.drain_timeout_s);

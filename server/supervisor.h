@@ -25,10 +25,13 @@ namespace reactord::server {
 // The supervisor thread: waits for signals (a signalfd; every thread has them blocked), for the
 // workers' drain reports (posted tasks) and for the next stats line, and runs shutdown in a fixed,
 // logged order:
-//   SIGTERM/SIGINT  drain: workers accept what is queued and close their listeners, open
-//                   connections are served until their clients close them or --drain_timeout_s
-//                   passes, then the rest are closed (counted as forced) and the process exits 0.
-//   again, SIGQUIT  immediate stop: close everything now, exit 0.
+//   SIGTERM/SIGINT  with --drain_delay_s, first the delay: /readyz answers 503 while the
+//                   listeners still accept and serve; then the drain: workers accept what is
+//                   queued and close their listeners, open connections are served until their
+//                   clients close them or --drain_timeout_s passes, then the rest are closed
+//                   (counted as forced) and the process exits 0.
+//   again (in the delay or the drain), SIGQUIT
+//                   immediate stop: close everything now, exit 0.
 //   SIGUSR1         a stats line now.
 //   SIGHUP          logged and ignored (there is no configuration to reload).
 //   a takeover      (handedOver(), from the control server) the same drain as SIGTERM; the workers
@@ -74,6 +77,7 @@ class Supervisor final : public DrainObserver {
   // Waits for a signal, a posted task or `deadline`, and handles what came.
   void waitAndHandle(Clock::time_point deadline);
   void onSignal(int signal);
+  void beginDrainDelay();
   void beginDrain();
   void checkDrain();
   void stopNow(const char* why);
@@ -91,6 +95,8 @@ class Supervisor final : public DrainObserver {
   const Clock::time_point started_;
   common::UniqueFd signal_fd_;
   common::TaskQueue tasks_;
+  bool delaying_ = false;  // in the drain delay: not ready, still accepting
+  Clock::time_point delay_end_;
   bool draining_ = false;
   bool handed_over_ = false;  // the drain follows a takeover: the listeners are the new process's
   bool stopping_ = false;

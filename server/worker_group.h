@@ -47,8 +47,10 @@ class WorkerGroup final : public TakeoverHost {
   bool start(DrainObserver& drain_observer, std::string* error);
   int workerCount() const { return static_cast<int>(workers_.size()); }
 
-  // Thread-safe. beginDrain() and stop() end readiness: draining() is true from their first
-  // instruction on.
+  // Thread-safe. endReadiness(), beginDrain() and stop() end readiness: draining() (what /readyz
+  // reports) is true from their first instruction on. endReadiness() alone leaves the listeners
+  // accepting and serving (the drain delay).
+  void endReadiness() { draining_ = true; }
   void beginDrain();
   void stop();
   void join();

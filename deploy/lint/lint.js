@@ -5,14 +5,21 @@
 //   node lint.js --repo DIR [--dockerfile F] [--k8s DIR] [--compose F]
 //
 // Dockerfile: dockerfile-utils (syntax, instructions, flags), then the image's rules: a runtime
-//   stage that runs as a numeric non-root user under tini, STOPSIGNAL SIGTERM, glog to stderr,
-//   EXPOSE 7000, a HEALTHCHECK through reactor-client --check, and every RUN an exec-form call of a
-//   deploy/ script that CI runs too.
+//   stage (FROM scratch, or debian:bookworm-slim) that runs as a numeric non-root user under tini,
+//   STOPSIGNAL SIGTERM, glog to stderr, EXPOSE 7000, the OCI labels with VERSION and REVISION
+//   build arguments, a HEALTHCHECK through reactor-client --check reading the status file that
+//   ENV FLAGS_status_file gives reactord (--tryfromenv=status_file; never a fixed port), no CMD flags (they would
+//   override FLAGS_* variables), and every RUN an exec-form call of a deploy/ script that CI runs
+//   too. deploy/compose/haproxy/Dockerfile: dockerfile-utils.
 // deploy/k8s: every object against the Kubernetes OpenAPI schemas of kubernetes-models, unknown
 //   fields included (kubectl --validate=strict rejects them too); kustomization.yaml lists every
-//   manifest; selectors, probes, the drain and the grace period agree with each other.
-// compose: the compose-spec JSON schema (ajv), the drain agreeing with stop_grace_period, and the
-// PROXY protocol on both sides of HAProxy or on neither (the health check sending a header too).
+//   manifest and names the image's registry and tag; selectors, probes, exec commands (only
+//   programs the image holds), the drain delay, the drain and the grace period, the
+//   NetworkPolicy (admin port only from named sources) and the Prometheus discovery (annotations,
+//   prometheus-operator/'s PodMonitor) agree with each other.
+// compose: the compose-spec JSON schema (ajv), the drain delay plus the drain agreeing with
+//   stop_grace_period, and the PROXY protocol on both sides of HAProxy or on neither (a health
+//   check that replaces the image's sending a header too).
 // Exits 1 and names every problem when anything is wrong.
 'use strict';
 
@@ -69,15 +76,14 @@ function lintDockerfile(file, repo) {
   const dockerfile = DockerfileParser.parse(text);
   const froms = dockerfile.getFROMs();
   if (froms.length < 2) fail(where, 'expected a multi-stage build (a build stage and a runtime stage)');
-  for (const from of froms) {
-    const image = from.getImageName();
-    if (!['debian'].includes(image) || !/^bookworm(-slim)?$/.test(from.getImageTag() || '')) {
-      fail(`${where}:${from.getRange().start.line + 1}`, `base image must be debian:bookworm(-slim), not ${from.getImage()}`);
+  froms.forEach((from, i) => {
+    const image = from.getImage();
+    const last = i === froms.length - 1;
+    if (last ? !['scratch', 'debian:bookworm-slim'].includes(image) : image !== 'debian:bookworm') {
+      fail(`${where}:${from.getRange().start.line + 1}`,
+        `${last ? 'the runtime (last) stage must be FROM scratch or debian:bookworm-slim' : 'a build stage must be FROM debian:bookworm'}, not ${image}`);
     }
-  }
-  if (froms.length && froms[froms.length - 1].getImageTag() !== 'bookworm-slim') {
-    fail(where, 'the runtime (last) stage must be FROM debian:bookworm-slim');
-  }
+  });
 
   const ciText = ciScriptsText(repo);
   for (const inst of dockerfile.getInstructions()) {
@@ -121,9 +127,48 @@ function lintDockerfile(file, repo) {
   }
   const entry = args(last('ENTRYPOINT'));
   if (!/^\[\s*"\/usr\/bin\/tini"\s*,\s*"--"/.test(entry)) fail(where, `ENTRYPOINT must start ["/usr/bin/tini", "--", ...], got ${entry}`);
+  lintHealthcheck(where, runtime, args, last);
+  if (last('CMD') && /--?\w/.test(args(last('CMD')))) {
+    fail(where, `CMD ${args(last('CMD'))}: flags in CMD override the FLAGS_* variables a user passes (command line over environment); leave the defaults to reactord`);
+  }
+  const labels = runtime.filter((i) => i.getKeyword() === 'LABEL').map(args).join(' ');
+  for (const key of ['title', 'description', 'source', 'version', 'revision', 'licenses']) {
+    if (!new RegExp(`org\\.opencontainers\\.image\\.${key}=`).test(labels)) fail(where, `runtime stage needs LABEL org.opencontainers.image.${key}`);
+  }
+  const argNames = runtime.filter((i) => i.getKeyword() === 'ARG').map((i) => args(i).split('=')[0]);
+  for (const name of ['VERSION', 'REVISION']) {
+    if (!argNames.includes(name)) fail(where, `runtime stage needs ARG ${name} (the version and revision labels come from build arguments)`);
+  }
+}
+
+// The HEALTHCHECK must follow the configuration reactord runs with: it reads the status file that
+// ENV FLAGS_status_file makes reactord write, never a fixed address.
+function lintHealthcheck(where, runtime, args, last) {
   const health = args(last('HEALTHCHECK'));
-  if (!/CMD\s+\[.*reactor-client.*"--check"/.test(health)) {
-    fail(where, 'runtime stage needs HEALTHCHECK ... CMD ["reactor-client", ..., "--check", ...]');
+  const m = health.match(/CMD\s+(\[.*\])\s*$/);
+  let argv = [];
+  try {
+    argv = m ? JSON.parse(m[1]) : [];
+  } catch (e) {
+    argv = [];
+  }
+  if (!/reactor-client$/.test(argv[0] || '') || !argv.includes('--check')) {
+    fail(where, 'runtime stage needs HEALTHCHECK ... CMD ["/usr/local/bin/reactor-client", "--check", "--tryfromenv=status_file", ...] (exec form)');
+    return;
+  }
+  const fixed = argv.filter((a) => /^--(host|port|protocol)=/.test(a));
+  if (fixed.length) {
+    fail(where, `HEALTHCHECK ${fixed.join(' ')}: a fixed address breaks when the user runs reactord with another one; read the status file (--tryfromenv=status_file)`);
+  }
+  const env = runtime.filter((i) => i.getKeyword() === 'ENV').map(args).join(' ');
+  const envFile = (env.match(/\bFLAGS_status_file=(\S+)/) || [])[1];
+  if (!envFile) fail(where, 'runtime stage needs ENV FLAGS_status_file=PATH (reactord writes its address there for the HEALTHCHECK)');
+  const statusFile = (argv.find((a) => a.startsWith('--status_file=')) || '').split('=')[1];
+  const fromEnv = argv.some((a) => /^--tryfromenv=(.*,)?status_file(,|$)/.test(a));
+  if (!statusFile && !fromEnv) {
+    fail(where, 'HEALTHCHECK needs --tryfromenv=status_file (the path from ENV FLAGS_status_file, as reactord reads it) or --status_file=PATH');
+  } else if (statusFile && statusFile !== envFile) {
+    fail(where, `HEALTHCHECK reads --status_file=${statusFile} but ENV FLAGS_status_file is ${envFile || 'not set'}: the check would never find the server`);
   }
 }
 
@@ -267,7 +312,8 @@ function lintK8s(dir, repo) {
     });
   }
   // The cross-checks read fields the schemas guarantee: only on objects that passed them.
-  if (schemaProblems === 0) crossCheckK8s(objects);
+  if (schemaProblems === 0) crossCheckK8s(objects, kust, rel(kustFile));
+  lintPrometheusOperator(path.join(dir, 'prometheus-operator'), objects, rel);
 }
 
 function selectorMatches(selector, labels) {
@@ -276,7 +322,7 @@ function selectorMatches(selector, labels) {
 }
 
 // What the schemas cannot see: the objects agree with each other and with reactord's shutdown.
-function crossCheckK8s(objects) {
+function crossCheckK8s(objects, kust, kustWhere) {
   const byKind = (kind) => objects.filter((o) => o.obj.kind === kind);
   const deployments = byKind('Deployment');
   if (deployments.length !== 1) {
@@ -312,25 +358,142 @@ function crossCheckK8s(objects) {
   const csc = main.securityContext || {};
   if (csc.readOnlyRootFilesystem !== true) fail(where, 'container must set readOnlyRootFilesystem: true');
   if (csc.allowPrivilegeEscalation !== false) fail(where, 'container must set allowPrivilegeEscalation: false');
-  if (!main.livenessProbe || !main.livenessProbe.tcpSocket) fail(where, 'container needs a TCP livenessProbe');
+  const probe = main.livenessProbe || {};
+  if (!probe.tcpSocket && !(probe.exec && (probe.exec.command || []).includes('--check'))) {
+    fail(where, 'container needs a livenessProbe: tcpSocket, or exec reactor-client --check');
+  }
   if (!main.readinessProbe) fail(where, 'container needs a readinessProbe');
   const cpuLimit = main.resources && main.resources.limits && main.resources.limits.cpu;
   if (!cpuLimit) fail(where, 'container needs resources.limits.cpu: --workers=0 takes the worker count from it');
   if (flagValue(main.args, 'workers', '0') !== '0') fail(where, 'container args must keep --workers=0 so that the worker count follows the CPU limit');
+  lintExecCommands(main, where);
+  lintStatusFile(main, where);
+  lintImage(main, where, kust, kustWhere);
+  lintShutdown(main, pod, where);
+  lintNetworkPolicy(byKind('NetworkPolicy'), podLabels, main);
+  lintScrapeAnnotations(dep.spec.template.metadata.annotations || {}, main, where);
+}
 
-  // The shutdown timeline: preStop, then the drain, inside the grace period.
+// The programs the image holds (Dockerfile: stage-rootfs.sh; there is no shell): an exec probe or
+// hook that names anything else fails in every pod.
+const imagePrograms = ['/usr/local/bin/reactord', '/usr/local/bin/reactor-client', '/usr/local/bin/reactor-bench', '/usr/bin/tini'];
+
+function lintExecCommands(main, where) {
+  const execs = [
+    ['livenessProbe', main.livenessProbe], ['readinessProbe', main.readinessProbe], ['startupProbe', main.startupProbe],
+    ['lifecycle.preStop', main.lifecycle && main.lifecycle.preStop], ['lifecycle.postStart', main.lifecycle && main.lifecycle.postStart],
+  ];
+  for (const [name, handler] of execs) {
+    const cmd = handler && handler.exec && handler.exec.command;
+    if (cmd && !imagePrograms.includes(cmd[0])) {
+      fail(where, `${name} runs ${cmd[0]}, which is not in the image (it holds only ${imagePrograms.join(', ')}; no shell, no sleep)`);
+    }
+  }
+}
+
+// An exec probe that reads a status file must read the one reactord writes.
+function lintStatusFile(main, where) {
+  const cmd = (main.livenessProbe && main.livenessProbe.exec && main.livenessProbe.exec.command) || [];
+  const probeFile = (cmd.find((a) => String(a).startsWith('--status_file=')) || '').split('=')[1];
+  if (!probeFile) return;
+  const env = (main.env || []).find((e) => e.name === 'FLAGS_status_file');
+  const serverFile = flagValue(main.args, 'status_file', env ? env.value : '/dev/shm/reactord.status');
+  if (probeFile !== serverFile) {
+    fail(where, `livenessProbe reads --status_file=${probeFile} but reactord writes ${serverFile}`);
+  }
+}
+
+// The Deployment names the image; kustomization.yaml's images: says where to pull it from.
+function lintImage(main, where, kust, kustWhere) {
+  const name = String(main.image || '').replace(/[:@].*$/, '');
+  const entry = (kust.images || []).find((i) => i.name === name);
+  if (!entry || !entry.newName || !(entry.newTag || entry.digest)) {
+    fail(kustWhere, `images: needs an entry for ${name} with newName (a registry the cluster can pull from) and newTag; ${name} alone cannot be pulled`);
+  }
+}
+
+// The shutdown timeline: time for the endpoints to drop the pod (the drain delay, or a preStop
+// hook), then the drain, inside the grace period.
+function lintShutdown(main, pod, where) {
   const drain = Number(flagValue(main.args, 'drain_timeout_s', '5'));
+  const delay = Number(flagValue(main.args, 'drain_delay_s', '0'));
   const preStop = main.lifecycle && main.lifecycle.preStop;
-  if (!preStop) fail(where, 'container needs a preStop hook (time for the endpoints to drop the pod)');
   let preStopSeconds = 0;
   if (preStop && preStop.sleep) preStopSeconds = Number(preStop.sleep.seconds);
-  if (preStop && preStop.exec) {
-    const cmd = preStop.exec.command || [];
-    if (/sleep$/.test(cmd[0] || '')) preStopSeconds = Number(cmd[1]);
+  if (!(delay > 0) && !preStop) {
+    fail(where, 'container needs --drain_delay_s > 0 (or a preStop hook): time for the endpoints to drop the pod before connects are refused');
   }
   const grace = pod.terminationGracePeriodSeconds ?? 30;
-  if (!(grace > preStopSeconds + drain)) {
-    fail(where, `terminationGracePeriodSeconds ${grace} must exceed preStop ${preStopSeconds} s + --drain_timeout_s ${drain} s`);
+  if (!(grace > preStopSeconds + delay + drain)) {
+    fail(where, `terminationGracePeriodSeconds ${grace} must exceed preStop ${preStopSeconds} s + --drain_delay_s ${delay} s + --drain_timeout_s ${drain} s`);
+  }
+}
+
+// A container port by name or number: its number.
+function portNumber(main, port) {
+  const found = (main.ports || []).find((p) => p.name === port || p.containerPort === port);
+  return found ? found.containerPort : undefined;
+}
+
+// The admin port has no credentials: a NetworkPolicy must select the pods, admit the data port,
+// and admit the admin port only from named sources.
+function lintNetworkPolicy(policies, podLabels, main) {
+  const admin = portNumber(main, 'admin');
+  const data = portNumber(main, 'tcp-reactord');
+  const mine = policies.filter(({ obj }) => selectorMatches(obj.spec.podSelector, podLabels));
+  if (!mine.length) {
+    fail('deploy/k8s', 'no NetworkPolicy selects the reactord pods: the unauthenticated admin port is open to every pod');
+    return;
+  }
+  for (const { obj, where } of mine) {
+    if (!(obj.spec.policyTypes || []).includes('Ingress')) fail(where, 'NetworkPolicy must have policyTypes: [Ingress]');
+    let dataAdmitted = false;
+    for (const rule of obj.spec.ingress || []) {
+      const ports = (rule.ports || []).map((p) => (typeof p.port === 'string' ? portNumber(main, p.port) : p.port));
+      if (ports.some((p) => p === undefined)) fail(where, `NetworkPolicy names a port the container does not have: ${JSON.stringify(rule.ports)}`);
+      const coversAdmin = !rule.ports || ports.includes(admin);
+      if (coversAdmin && !(rule.from && rule.from.length)) {
+        fail(where, `NetworkPolicy admits the admin port ${admin} from anywhere: give that rule a from: (the scraper)`);
+      }
+      if (!rule.ports || ports.includes(data)) dataAdmitted = true;
+    }
+    if (!dataAdmitted) fail(where, `NetworkPolicy does not admit the data port ${data}: clients could not connect`);
+  }
+}
+
+function lintScrapeAnnotations(annotations, main, where) {
+  if (annotations['prometheus.io/scrape'] === undefined) return;
+  const port = Number(annotations['prometheus.io/port']);
+  if (port !== portNumber(main, 'admin') || port !== Number(flagValue(main.args, 'admin_port', '0'))) {
+    fail(where, `annotation prometheus.io/port ${annotations['prometheus.io/port']} is not the admin port (container port admin, --admin_port)`);
+  }
+}
+
+// deploy/k8s/prometheus-operator: a kustomization of the base plus a PodMonitor (a CRD: no schema
+// here, so its fields are checked by hand).
+function lintPrometheusOperator(dir, objects, rel) {
+  if (!fs.existsSync(dir)) return;
+  const kust = YAML.parse(fs.readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8')) || {};
+  if (!(kust.resources || []).includes('..')) fail(rel(dir), 'kustomization.yaml must include the base (..)');
+  const deployment = objects.find((o) => o.obj.kind === 'Deployment');
+  for (const f of (kust.resources || []).filter((r) => r !== '..')) {
+    const where = rel(path.join(dir, f));
+    const monitor = YAML.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+    if (monitor.apiVersion !== 'monitoring.coreos.com/v1' || monitor.kind !== 'PodMonitor') {
+      fail(where, 'expected apiVersion monitoring.coreos.com/v1, kind PodMonitor');
+      continue;
+    }
+    const known = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
+    for (const k of Object.keys(monitor)) if (!known.has(k)) fail(where, `unknown field ${k}`);
+    if (!deployment) continue;
+    const tpl = deployment.obj.spec.template;
+    if (!selectorMatches(monitor.spec.selector, tpl.metadata.labels || {})) fail(where, 'PodMonitor selector does not select the Deployment pods');
+    const main = tpl.spec.containers.find((c) => (c.image || '').startsWith('reactord')) || tpl.spec.containers[0];
+    for (const ep of monitor.spec.podMetricsEndpoints || []) {
+      if (portNumber(main, ep.port) === undefined) fail(where, `podMetricsEndpoints port ${ep.port} is not a container port`);
+      if ((ep.path || '/metrics') !== '/metrics') fail(where, `podMetricsEndpoints path ${ep.path}: reactord serves /metrics`);
+    }
+    if (!(monitor.spec.podMetricsEndpoints || []).length) fail(where, 'PodMonitor has no podMetricsEndpoints');
   }
 }
 
@@ -383,12 +546,26 @@ function lintCompose(file, repo) {
     return;
   }
   const drain = Number(flagValue(server.command, 'drain_timeout_s', '5'));
+  const delay = Number(flagValue(server.command, 'drain_delay_s', '0'));
   const grace = durationSeconds(server.stop_grace_period || '10s');
-  if (!(grace > drain)) fail(where, `stop_grace_period ${grace} s must exceed --drain_timeout_s ${drain} s`);
+  if (!(grace > delay + drain)) {
+    fail(where, `stop_grace_period ${grace} s must exceed --drain_delay_s ${delay} s + --drain_timeout_s ${drain} s`);
+  }
   const lb = services.haproxy;
   if (!lb) {
     fail(where, 'no service "haproxy"');
     return;
+  }
+  const context = lb.build && (typeof lb.build === 'string' ? lb.build : lb.build.context);
+  if (context) {
+    const lbDockerfile = path.resolve(path.dirname(file), context, 'Dockerfile');
+    if (!fs.existsSync(lbDockerfile)) fail(where, `haproxy build context ${context} has no Dockerfile`);
+    else {
+      const { validate } = require('dockerfile-utils');
+      for (const d of validate(fs.readFileSync(lbDockerfile, 'utf8'))) {
+        fail(`${path.relative(repo, lbDockerfile)}:${d.range.start.line + 1}`, `${d.severity === 1 ? 'error' : 'warning'}: ${d.message}`);
+      }
+    }
   }
   for (const v of lb.volumes || []) {
     const src = String(typeof v === 'string' ? v.split(':')[0] : v.source);
@@ -400,8 +577,9 @@ function lintCompose(file, repo) {
 }
 
 // The PROXY protocol on both sides of HAProxy or on neither: reactord with --proxy_protocol refuses
-// every connection without a header, and one without it serves the header as data. With it, the
-// container's health check must send a header too.
+// every connection without a header, and one without it serves the header as data. With it, a
+// health check that replaces the image's must send a header too (the image's reads the status
+// file, which says whether the server wants one).
 function lintProxyProtocol(where, file, server, lb) {
   const args = (server.command || []).map(String);
   const expects = args.some((a) => a === '--proxy_protocol' || a === '--proxy_protocol=true');
@@ -418,8 +596,10 @@ function lintProxyProtocol(where, file, server, lb) {
     fail(where, 'haproxy.cfg sends PROXY headers (send-proxy) but reactord runs without --proxy_protocol');
   }
   const check = server.healthcheck && server.healthcheck.test;
-  if (expects && !(Array.isArray(check) && check.some((a) => /^--proxy_header=(v1|v2|v2-local)$/.test(a)))) {
-    fail(where, 'with --proxy_protocol the healthcheck must send a header (reactor-client --check --proxy_header=v2-local)');
+  const fits = (a) => /^--proxy_header=(v1|v2|v2-local)$/.test(a) || /^--(status_file|tryfromenv)=/.test(a);
+  if (expects && Array.isArray(check) && !check.some(fits)) {
+    fail(where, 'with --proxy_protocol a healthcheck that replaces the image\'s must send a header ' +
+      '(reactor-client --check --proxy_header=v2-local) or read the status file (--status_file)');
   }
 }
 

@@ -2,8 +2,10 @@
 #include <gtest/gtest.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "tests/client/subprocess.h"
 #include "tests/client/test_server.h"
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace reactord::client::testing {
 namespace {
@@ -105,6 +108,80 @@ TEST(ReactorClientTest, CheckTimesOutOnAServerThatNeverAnswers) {
   EXPECT_FALSE(run.timed_out);  // it gave up by itself, long before the test's deadline
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("timed out"), std::string::npos) << run.err;
+}
+
+// Behind a balancer (--proxy_protocol) the server refuses a connection without a header: the
+// status file says so, and the check sends a v2 LOCAL header, as the balancer's own checks do.
+TEST(ReactorClientTest, CheckSendsALocalHeaderWhenTheStatusFileAsksForOne) {
+  const reactord::testing::TempDir dir("reactor-client-status-proxy");
+  const std::string path = dir.file("reactord.status");
+  reactord::testing::ServerProcess server({"--workers=1", "--proxy_protocol",
+                                           "--proxy_protocol_from=127.0.0.0/8",
+                                           "--status_file=" + path});
+  const ProcessResult run = runProcess(
+      {REACTOR_CLIENT_BINARY, "--check", "--timeout_ms=2000", "--status_file=" + path}, "",
+      kDeadline);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.rfind("ok: echo round trip", 0), 0u) << run.out;
+  // Without the header (the check before the status file carried the key) the server refuses.
+  const ProcessResult bare =
+      client(server.port(), {"--check", "--timeout_ms=2000", "--proxy_header=none"});
+  EXPECT_EQ(bare.exit_code, 1) << bare.out;
+}
+
+// The container HEALTHCHECK: --status_file gives the address and the protocol, whatever port and
+// protocol the server was started with.
+TEST(ReactorClientTest, CheckReadsAddressAndProtocolFromTheStatusFile) {
+  const reactord::testing::TempDir dir("reactor-client-status");
+  const std::string path = dir.file("reactord.status");
+  auto check = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {REACTOR_CLIENT_BINARY, "--check", "--timeout_ms=2000",
+                                     "--status_file=" + path};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return runProcess(argv, "", kDeadline);
+  };
+  {
+    reactord::testing::ServerProcess ack(
+        {"--bind=0.0.0.0", "--workers=1", "--protocol=ack", "--status_file=" + path});
+    const ProcessResult run = check();
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out.rfind("ok: ack round trip with 127.0.0.1:" + std::to_string(ack.port()), 0),
+              0u)
+        << run.out;
+    // The file names the address: flags that would contradict it are refused.
+    const ProcessResult both = check({"--port=" + std::to_string(ack.port())});
+    EXPECT_EQ(both.exit_code, 1);
+    EXPECT_NE(both.err.find("drop --port"), std::string::npos) << both.err;
+    const ProcessResult no_check =
+        runProcess({REACTOR_CLIENT_BINARY, "--status_file=" + path, "hello"}, "", kDeadline);
+    EXPECT_EQ(no_check.exit_code, 1);
+    EXPECT_NE(no_check.err.find("goes with --check"), std::string::npos) << no_check.err;
+    ack.signal(SIGTERM);
+    EXPECT_EQ(ack.waitExit(milliseconds(10000)), 0);
+  }
+  // The server is gone and so is its file: the check fails and says why.
+  const ProcessResult missing = check();
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find(path + ": No such file or directory"), std::string::npos)
+      << missing.err;
+  EXPECT_TRUE(missing.out.empty());
+
+  // A file left behind by a server killed without cleanup: its address refuses, the check fails.
+  {
+    std::ofstream stale(path);
+    stale << "address=127.0.0.1:" << closedPort() << " protocol=echo oneshot=0 pid=1\n";
+  }
+  const ProcessResult stale = check();
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_NE(stale.err.find("Connection refused"), std::string::npos) << stale.err;
+  {
+    std::ofstream garbage(path);
+    garbage << "port 7000\n";
+  }
+  const ProcessResult malformed = check();
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_NE(malformed.err.find("malformed: 'port' is not key=value"), std::string::npos)
+      << malformed.err;
 }
 
 TEST(ReactorClientTest, MessageModeTimesOutToo) {

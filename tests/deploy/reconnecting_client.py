@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Load for the scale-out test: clients that reconnect, and count every lost request.
+"""Load for the scale-out and compose tests: clients that reconnect, and count every lost request.
 
-Each of --connections threads repeats until --duration_s is over: connect, send up to
---requests_per_conn lines one at a time (ping-pong), each awaiting its echo, then close and
-connect again, as clients of a pooled service do (an HTTP keep-alive limit, a pool's max
-lifetime). That is what lets a draining server lose its clients without losing their requests.
+Each of --connections threads repeats until --duration_s is over (or the file named by
+--stop_when_exists appears): connect, send up to --requests_per_conn lines one at a time
+(ping-pong), each awaiting its echo, then close and connect again, as clients of a pooled
+service do (an HTTP keep-alive limit, a pool's max lifetime). That is what lets a draining
+server lose its clients without losing their requests.
 
 Counting, stricter than "a request whose reply was lost":
   - a connect that fails (refused, reset, timeout) is retried after 10 ms: no request was sent;
@@ -18,6 +19,7 @@ judge). Python 3 standard library only; written for this test.
 
 import argparse
 import json
+import os
 import socket
 import threading
 import time
@@ -62,9 +64,16 @@ def recv_exact(sock, size):
     return b"".join(chunks)
 
 
+def running(args, deadline):
+    """Until the deadline, or until --stop_when_exists names a file that exists."""
+    if args.stop_when_exists and os.path.exists(args.stop_when_exists):
+        return False
+    return time.monotonic() < deadline
+
+
 def run_client(cid, args, totals, start, deadline):
     seq = 0
-    while time.monotonic() < deadline:
+    while running(args, deadline):
         try:
             sock = socket.create_connection((args.host, args.port), timeout=args.timeout_s)
         except OSError:
@@ -76,7 +85,7 @@ def run_client(cid, args, totals, start, deadline):
             sock.settimeout(args.timeout_s)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for _ in range(args.requests_per_conn):
-                if time.monotonic() >= deadline:
+                if not running(args, deadline):
                     break
                 seq += 1
                 # Every request is exactly --payload_bytes long, so bytes count requests.
@@ -113,6 +122,8 @@ def main():
     parser.add_argument("--payload_bytes", type=int, default=64)
     parser.add_argument("--timeout_s", type=float, default=3)
     parser.add_argument("--think_ms", type=float, default=0, help="pause after each reply (a slow client)")
+    parser.add_argument("--stop_when_exists", default="",
+                        help="stop early once this file exists (--duration_s is then the longest run)")
     args = parser.parse_args()
     if args.payload_bytes < 40:
         parser.error("--payload_bytes must be at least 40 (the request id and a newline)")

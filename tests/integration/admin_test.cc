@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -257,6 +258,67 @@ TEST(AdminTest, ReadinessFailsFromTheStartOfTheDrainWhileConnectionsAreServed) {
   ASSERT_NE(final_line, std::string::npos) << log;
   ASSERT_NE(admin_stop, std::string::npos) << log;
   EXPECT_LT(final_line, admin_stop) << "the admin endpoint must be the last thing stopped";
+}
+
+// --drain_delay_s: from SIGTERM on, /readyz says 503 while new connects are still accepted and
+// served (a balancer has time to stop sending); after the delay the usual drain refuses them.
+TEST(AdminTest, DrainDelayServesNewConnectsWhileNotReadyThenRefusesThem) {
+  // 5 s: long enough that the connect below surely lands inside it on a loaded machine.
+  constexpr int kDelayS = 5;
+  ServerProcess server({"--workers=2", "--admin_port=-1", "--drain_timeout_s=20",
+                        "--drain_delay_s=" + std::to_string(kDelayS)});
+  const uint16_t admin = adminPort(server);
+  ASSERT_NE(admin, 0);
+  auto open_before = TestClient::connect(server.port());
+  ASSERT_TRUE(open_before);
+  ASSERT_TRUE(open_before->exchange("before") == "before");
+
+  const auto sigterm = Clock::now();
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.waitForLog("drain delay: /readyz answers 503", milliseconds(5000)));
+  EXPECT_EQ(httpRequest(admin, "GET", "/readyz").status, 503);
+  // Not ready, yet a new client is accepted and served, by every listener still open.
+  auto during = TestClient::connect(server.port());
+  ASSERT_TRUE(during) << "a connect during the drain delay was refused";
+  EXPECT_TRUE(during->exchange("during the delay") == "during the delay");
+  EXPECT_EQ(listenerCount(server.port()), 2);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - sigterm).count(), kDelayS)
+      << "the machine was too slow for this test to land inside the delay";
+
+  // After the delay: the drain closes the listeners and refuses new connects at once.
+  ASSERT_TRUE(server.waitForLog("worker 1: listener closed", milliseconds(kDelayS * 1000 + 5000)));
+  ASSERT_TRUE(server.waitForLog("worker 0: listener closed", milliseconds(5000)));
+  EXPECT_GE(std::chrono::duration<double>(Clock::now() - sigterm).count(), kDelayS - 0.05);
+  EXPECT_NE(server.log().find("drain delay: 5s over"), std::string::npos) << server.log();
+  int error = 0;
+  EXPECT_FALSE(TestClient::connect(server.port(), "127.0.0.1", &error));
+  EXPECT_EQ(error, ECONNREFUSED);
+  EXPECT_EQ(httpRequest(admin, "GET", "/readyz").status, 503);
+
+  // Both connections are served to their end, then the server exits 0.
+  for (auto* client : {&*open_before, &*during}) {
+    ASSERT_TRUE(client->exchange("after") == "after");
+    client->shutdownWrite();
+    bool closed = false;
+    client->readUntilClosed(milliseconds(10000), &closed);
+    EXPECT_TRUE(closed);
+  }
+  EXPECT_EQ(server.waitExit(milliseconds(10000)), 0);
+  EXPECT_EQ(server.statsLine()["forced_closed"], "0");
+}
+
+TEST(AdminTest, SecondSigtermDuringTheDrainDelayStopsAtOnce) {
+  ServerProcess server({"--workers=1", "--admin_port=-1", "--drain_delay_s=60"});
+  auto client = TestClient::connect(server.port());
+  ASSERT_TRUE(client);
+  server.signal(SIGTERM);
+  ASSERT_TRUE(server.waitForLog("drain delay: /readyz answers 503", milliseconds(5000)));
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.waitExit(milliseconds(10000)), 0);
+  bool closed = false;
+  client->readUntilClosed(milliseconds(2000), &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_NE(server.log().find("immediate stop"), std::string::npos) << server.log();
 }
 
 TEST(AdminTest, MethodsPathsAndHead) {
