@@ -183,8 +183,8 @@ def write_table(path, run, servers, table, cpus):
             out += [f"### {title.format(fraction=run['openloop_fraction'])}", ""]
             out += load_table(scenario, servers, table, cpus) + [""]
     if any(key[0] == "idle" for key in table):
-        out += [f"### {run['idle_connections']:,} idle connections (below this machine's "
-                f"{run['fd_hard_limit']:,} open-file hard limit)", ""]
+        out += [f"### {run['idle_connections']:,} idle connections (below the "
+                f"{run['fd_hard_limit']:,} open-file hard limit of the machine that ran them)", ""]
         out += idle_table(servers, table, cpus, run) + [""]
     top = syscall_lines(servers, table)
     if top:

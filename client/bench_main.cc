@@ -1,4 +1,4 @@
-// reactor-bench: an event-driven load generator for reactord (see README.md, "Client tools").
+// reactor-bench: an event-driven load generator for reactord (see docs/client-tools.md).
 #include <gflags/gflags.h>
 #include <glog/logging.h>
 

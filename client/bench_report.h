@@ -23,7 +23,7 @@ struct BenchResult {
   bool failed() const { return all.errors() > 0; }
 };
 
-// ONE line of JSON, no newline, with the keys documented in client/README.md.
+// ONE line of JSON, no newline, with the keys documented in docs/client-tools.md, "Output".
 std::string formatJson(const BenchResult& result);
 // A few lines for people.
 std::string formatSummary(const BenchResult& result);

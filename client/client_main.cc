@@ -1,4 +1,4 @@
-// reactor-client: talks to a reactord server (see README.md, "Client tools").
+// reactor-client: talks to a reactord server (see docs/client-tools.md).
 #include <gflags/gflags.h>
 #include <unistd.h>
 

@@ -14,8 +14,8 @@ namespace reactord::server {
 // One stats log line as structured values, rendered as text ("stats interval_s=2.0 workers=2
 // active=7 ... worker_active=4,3") or as one JSON object with the same keys and numbers
 // ({"event":"stats","interval_s":2.0,...,"worker_active":[4,3]}). Both renderings come from the
-// same values; nothing is parsed back. The keys are stable and listed in the README. A value type;
-// any thread.
+// same values; nothing is parsed back. The keys are stable and listed in docs/operations.md,
+// "Stats lines". A value type; any thread.
 class StatsLine {
  public:
   explicit StatsLine(std::string label) : label_(std::move(label)) { fields_.reserve(64); }

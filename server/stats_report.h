@@ -39,7 +39,7 @@ struct StatsReport {
 // The report in the Prometheus text format 0.0.4 (PrometheusWriter::kContentType). Counters are
 // reactord_<name>_total for the process and reactord_worker_<name>_total{worker="N"} per worker,
 // so that sum() over either never counts twice; gauges and histograms follow the same pattern.
-// The names are listed in the README.
+// The names are listed in docs/operations.md, "Metrics".
 std::string formatPrometheus(const StatsReport& report);
 
 // The same numbers as one JSON object, keyed like the stats line: {"workers":2, ...,

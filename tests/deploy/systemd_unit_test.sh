@@ -26,6 +26,7 @@ root="$stage/root"
 unit="$root$prefix/lib/systemd/system/reactord@.service"
 for file in "$prefix/bin/reactord" "$prefix/bin/reactor-client" "$prefix/bin/reactor-bench" \
             "$prefix/sbin/reactord-upgrade" "$prefix/share/doc/reactord/README.md" \
+            "$prefix/share/doc/reactord/docs/operations.md" "$prefix/share/doc/reactord/bench/README.md" \
             "$prefix/share/doc/reactord/reactord-help.txt" "$prefix/lib/systemd/system/reactord@.service"; do
   [ -e "$root$file" ] || fail "cmake --install did not install $file"
 done

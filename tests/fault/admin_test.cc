@@ -164,7 +164,8 @@ TEST(FaultAdmin, TricklersGetAFewSlotsForALimitedTimeAndTheDataPortTheRest) {
 }
 
 // GET and HEAD are served; every other method, known or not, in any case, gets 405 with Allow (as
-// the README promises); heads that are not HTTP/1.x requests get 400, 431 or 505.
+// docs/operations.md, "Admin endpoint", promises); heads that are not HTTP/1.x requests get 400,
+// 431 or 505.
 TEST(FaultAdmin, EveryOtherMethodGets405AndMalformedHeadsAnError) {
   ServerProcess server({"--workers=1", "--admin_port=-1"});
   const uint16_t admin = adminPort(server);

@@ -1,8 +1,8 @@
 // The opt-in soak: mixed load on an echo and an ack server for REACTORD_SOAK_SECONDS
-// (default 600), their RSS and fd counts sampled every round (about 5 s). It fails if either grows
+// (default 600), their RSS and fd counts sampled every round (about 2 s). It fails if either grows
 // without bound: the peak of the last third of the run may not exceed the peak of the first third
 // by more than 8 MiB of RSS or 64 descriptors, and once the load stops the descriptors are back
-// at their baseline. Run with `ctest -C soak -L soak` (see README.md).
+// at their baseline. Run with `ctest -C soak -L soak` (see docs/testing.md, "Soak").
 #include <gtest/gtest.h>
 
 #include <cstdlib>
