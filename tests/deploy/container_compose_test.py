@@ -172,6 +172,12 @@ def start_and_spread(project, work):
     replicas = project.containers("reactord")
     cpus = sorted({c["HostConfig"]["NanoCpus"] / 1e9 for c in replicas})
     lib.check(cpus == [1.0], f"deploy.resources.limits.cpus reaches the replicas: NanoCpus {cpus}")
+    memory = sorted({c["HostConfig"]["Memory"] for c in replicas})
+    lib.check(memory == [256 << 20], f"deploy.resources.limits.memory reaches the replicas: Memory {memory}")
+    replica_log = lib.docker("logs", replicas[0]["Id"], check=False)
+    budget = [l for l in (replica_log.stdout + replica_log.stderr).splitlines() if "buffer budget" in l]
+    lib.check(any("134217728 bytes" in l for l in budget),
+              f"a replica derives its buffer budget from the limit: {budget[-1][-120:] if budget else 'no line'}")
 
     # Spread, then one replica stopped mid-load.
     before = {n: int(r["stot"]) for n, r in haproxy_servers(haproxy_ip).items()}
