@@ -27,7 +27,8 @@ Prints one "[ figure ]" line with what it measured, including the machine's TCP 
 (/proc/net/sockstat) at its peak: 10,000 abusers put about 1.4 GB in socket buffers on this
 machine, near the tcp_mem pressure mark, hence RUN_SERIAL.
 
-Skips (exit 77, reason on the first line) without root or a cgroup v1 memory controller.
+Skips (exit 77, reason on the first line) without root, without a cgroup v1 memory controller, or
+where the hierarchy cannot be written (a build container mounts it read-only).
 usage: overload_cgroup_test.py --reactord R --bench B --client C [--abusers N] [--limit_mib M]
        [--duration_s S] [--k8s_manifest deploy/k8s/deployment.yaml] [--memory_factor F]
 """
@@ -193,7 +194,11 @@ def main():
     log_path = f'{work}/reactord.log'
     server = None
     helpers = []
-    os.mkdir(cgroup)
+    try:
+        os.mkdir(cgroup)
+    except OSError as e:
+        # A build container (the Dockerfile's build stage) sees the hierarchy read-only.
+        skip(f'cannot create a memory cgroup under {CGROUP_ROOT}: {e.strerror}')
     try:
         with open(f'{cgroup}/memory.limit_in_bytes', 'w') as f:
             f.write(str(cgroup_limit))
