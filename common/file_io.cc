@@ -17,22 +17,24 @@ std::string failure(const std::string& step, const std::string& path, int error_
   return step + " " + path + ": " + std::strerror(error_number);
 }
 
+}  // namespace
+
 bool writeAll(int fd, std::string_view data) {
-  errno = 0;
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) {
       continue;
     }
     if (n <= 0) {
+      if (n == 0) {
+        errno = EIO;  // a write of nothing would repeat forever
+      }
       return false;
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
   return true;
 }
-
-}  // namespace
 
 bool writeFileAtomically(const std::string& path, std::string_view contents, std::string* error) {
   const std::string tmp = path + ".tmp";

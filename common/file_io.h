@@ -9,6 +9,10 @@ namespace reactord::common {
 
 // Small whole-file reads and writes: status files, /proc and /sys files. Any thread; blocking.
 
+// Writes all of `data` to `fd` (a file or pipe, blocking), retrying short writes and EINTR. False
+// with errno set when a write fails.
+bool writeAll(int fd, std::string_view data);
+
 // Writes `contents` to PATH.tmp (mode 0644), then renames it over `path`: a reader sees the old
 // file or the whole new one, never a part. False with `error` ("open PATH.tmp: No such file or
 // directory") when a step fails; PATH.tmp is removed then.

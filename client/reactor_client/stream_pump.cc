@@ -7,19 +7,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/file_io.h"
+
 namespace reactord::client {
 
 bool writeAllTo(int fd, std::string_view data, std::string* error) {
-  while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      *error = "cannot write the output: " + std::string(std::strerror(errno));
-      return false;
-    }
-    data.remove_prefix(static_cast<size_t>(n));
+  if (!common::writeAll(fd, data)) {
+    *error = "cannot write the output: " + std::string(std::strerror(errno));
+    return false;
   }
   return true;
 }
