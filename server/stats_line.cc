@@ -30,7 +30,6 @@ void addMemoryKeys(StatsLine& line, const std::vector<MemoryGauges>& memory) {
   line.add("worker_overload_state", worker_overload);
 }
 
-
 // Each gauge, merged over the workers and per worker.
 void addGauges(StatsLine& line, const std::vector<WorkerGauges>& gauges) {
   const WorkerGauges merged = mergeGauges(gauges);

@@ -64,7 +64,7 @@ inline constexpr const char* kErrorsHelp =
     "(included in received_bytes).")                                                            \
   X(overload_pause_reading, "overload_actions", "action", "pause_reading", kOverloadHelp)       \
   X(overload_stop_accepting, "overload_actions", "action", "stop_accepting", kOverloadHelp)     \
-  X(overload_close_rounds, "overload_actions", "action", "close", kOverloadHelp)             \
+  X(overload_close_rounds, "overload_actions", "action", "close", kOverloadHelp)                \
   X(proxy_accepted, "proxy_accepted", nullptr, nullptr,                                         \
     "PROXY protocol headers accepted (--proxy_protocol); the connection then goes on to the "   \
     "per-address limit, with the header's address.")                                            \

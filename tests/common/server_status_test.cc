@@ -24,7 +24,8 @@ TEST(ServerStatusTest, FormatsTheDocumentedLineAndParsesItBack) {
   status.protocol = "ack";
   status.oneshot = false;
   status.pid = 123;
-  EXPECT_EQ(status.format(), "address=127.0.0.1:7100 protocol=ack oneshot=0 proxy_protocol=0 pid=123\n");
+  EXPECT_EQ(status.format(),
+            "address=127.0.0.1:7100 protocol=ack oneshot=0 proxy_protocol=0 pid=123\n");
   const auto back = parse(status.format());
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->address.toString(), "127.0.0.1:7100");

@@ -34,7 +34,8 @@ TEST_F(StatusFileTest, WildcardBindIsWrittenAsLoopbackAndTheFileGoesAtExit) {
       {"--bind=0.0.0.0", "--workers=2", "--protocol=ack", "--status_file=" + path_});
   ASSERT_TRUE(exists()) << server.log();
   EXPECT_EQ(contents(), "address=127.0.0.1:" + std::to_string(server.port()) +
-                            " protocol=ack oneshot=0 proxy_protocol=0 pid=" + std::to_string(server.pid()) + "\n");
+                            " protocol=ack oneshot=0 proxy_protocol=0 pid=" +
+                            std::to_string(server.pid()) + "\n");
   EXPECT_FALSE(access((path_ + ".tmp").c_str(), F_OK) == 0) << "PATH.tmp left behind";
   // What the file says reaches the server.
   auto client = TestClient::connect(server.port(), "127.0.0.1");
@@ -51,8 +52,8 @@ TEST_F(StatusFileTest, DualStackWildcardAndExplicitAddresses) {
     // "::" also serves IPv4: the checker uses 127.0.0.1, which works where IPv6 is disabled.
     ServerProcess server({"--bind=::", "--workers=1", "--oneshot", "--status_file=" + path_});
     EXPECT_EQ(contents(), "address=127.0.0.1:" + std::to_string(server.port()) +
-                              " protocol=echo oneshot=1 proxy_protocol=0 pid=" + std::to_string(server.pid()) +
-                              "\n");
+                              " protocol=echo oneshot=1 proxy_protocol=0 pid=" +
+                              std::to_string(server.pid()) + "\n");
     server.signal(SIGTERM);
     EXPECT_EQ(server.waitExit(milliseconds(10000)), 0);
   }
