@@ -63,7 +63,8 @@ class Project:
         lb["volumes"] = [v.replace("./haproxy.cfg", os.path.join(COMPOSE_DIR, "haproxy.cfg")) for v in lb["volumes"]]
         for svc in (server, lb):
             svc["labels"] = label
-        spec["networks"] = {"default": {"labels": label}}
+        # The shipped network keeps its fixed subnet: --proxy_protocol_from trusts that one.
+        spec.setdefault("networks", {}).setdefault("default", {})["labels"] = label
         with open(self.file, "w") as f:
             yaml.safe_dump(spec, f)
 
