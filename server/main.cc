@@ -249,18 +249,20 @@ int main(int argc, char** argv) {
     LOG(ERROR) << error;
     return 1;
   }
-  if (listening.took_over) {
-    completeTakeover(options, takeover, control.get(), admin.get());
-  }
   // The health checker's address, written once the workers serve the listeners (opened or taken
   // over), and before the "listening on" line, so that the line means the file is there. The
-  // destructor removes it on every return from main, unless a newer process has replaced it.
+  // destructor removes it on every return from main, unless a newer process has replaced it. After
+  // a takeover it is written before the old process is told to stop: the old one then finds it
+  // replaced and leaves it (written after, it could race the old one's check-then-remove).
   reactord::server::StatusFile status_file(options.status_file);
   if (!status_file.write(statusOf(workers, options), &error)) {
     LOG(ERROR) << error;
     workers.stop();
     workers.join();
     return 1;
+  }
+  if (listening.took_over) {
+    completeTakeover(options, takeover, control.get(), admin.get());
   }
   // Logged once every descriptor of the running server is open (tests take their baseline here).
   LOG(INFO) << "listening on " << workers.address().toString() << " workers=" << options.workers
