@@ -21,16 +21,42 @@ cmake -S . -B "$build_dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWi
 cmake --build "$build_dir" -j "$(nproc)" --target "${targets[@]}"
 
 mkdir -p "$build_dir/findings"
-for target in "${targets[@]}"; do
-  name=${target%_fuzz}
+# One target: its corpus copied to a scratch directory, its log in build-fuzz/TARGET.log, its
+# summary in build-fuzz/TARGET.summary; exit 1 on a finding.
+fuzz_one() {
+  local target=$1 name=${1%_fuzz} work
   work=$(mktemp -d)
   cp tests/fuzz/corpus/"$name"/* "$work"/
-  echo "fuzz.sh: $target for ${seconds}s, seed $seed"
-  "$build_dir/tests/fuzz/$target" -seed="$seed" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$build_dir/findings/$target-" -print_final_stats=1 "$work" 2>"$build_dir/$target.log" ||
-    { tail -40 "$build_dir/$target.log"; rm -rf "$work"; echo "fuzz.sh: $target FAILED" >&2; exit 1; }
-  grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$build_dir/$target.log" | tr '\n' ' '
-  echo "corpus=$(ls "$work" | wc -l) files"
+  if ! "$build_dir/tests/fuzz/$target" -seed="$seed" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -artifact_prefix="$build_dir/findings/$target-" -print_final_stats=1 \
+      "$work" 2>"$build_dir/$target.log"; then
+    rm -rf "$work"
+    return 1
+  fi
+  { grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$build_dir/$target.log" | tr '\n' ' '
+    echo "corpus=$(ls "$work" | wc -l) files"; } >"$build_dir/$target.summary"
   rm -rf "$work"
+}
+
+# As many targets at once as there are CPUs: each still has a whole CPU for its time.
+failed=()
+for ((i = 0; i < ${#targets[@]}; i += $(nproc))); do
+  batch=("${targets[@]:i:$(nproc)}")
+  pids=()
+  for target in "${batch[@]}"; do
+    echo "fuzz.sh: $target for ${seconds}s, seed $seed"
+    fuzz_one "$target" &
+    pids+=($!)
+  done
+  for j in "${!batch[@]}"; do
+    if wait "${pids[$j]}"; then
+      echo "fuzz.sh: ${batch[$j]}: $(cat "$build_dir/${batch[$j]}.summary")"
+    else
+      tail -40 "$build_dir/${batch[$j]}.log"
+      echo "fuzz.sh: ${batch[$j]} FAILED" >&2
+      failed+=("${batch[$j]}")
+    fi
+  done
 done
+[ ${#failed[@]} = 0 ] || exit 1
 echo "fuzz.sh: all targets ran ${seconds}s without a finding"

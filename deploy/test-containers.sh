@@ -52,6 +52,6 @@ export REACTORD_TEST_RUN
 # The tests share one image (a CTest fixture builds it) and mostly wait on containers: two at once.
 # Every test's output, passed ones too, goes to container-tests.xml (JUnit) in the build directory:
 # what each check measured, for the record.
-(cd "$build_dir" && ctest --output-on-failure --output-junit container-tests.xml --timeout 900 \
-  -j 2 -L container "$@")
+(cd "$build_dir" && ctest --output-on-failure --output-junit container-tests.xml \
+  --test-output-size-passed 65536 --timeout 900 -j 2 -L container "$@")
 echo "test-containers: passed in $((SECONDS - started)) s (engine up included; df of the engine's data root: $(df -h --output=avail "$(docker info --format '{{.DockerRootDir}}')" | tail -1 | tr -d ' ') free)"
