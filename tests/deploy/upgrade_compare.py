@@ -84,7 +84,11 @@ class Comparison:
             print(f"SKIP: cannot make a network namespace: {made.stderr.strip()}")
             return False
         self.ns_made = True
-        run("ip", "-n", self.ns, "link", "set", "lo", "up")
+        up = run("ip", "-n", self.ns, "link", "set", "lo", "up", check=False)
+        if up.returncode != 0:
+            # A chroot without its own /run/netns mount, say: the name exists, the namespace not.
+            print(f"SKIP: cannot use the network namespace {self.ns}: {up.stderr.strip()}")
+            return False
         return True
 
     def cleanup(self):
