@@ -44,7 +44,7 @@ bool writeFileAtomically(const std::string& path, std::string_view contents, std
     return false;
   }
   if (!writeAll(fd.get(), contents)) {
-    *error = failure("write", tmp, errno == 0 ? EIO : errno);
+    *error = failure("write", tmp, errno);
     ::unlink(tmp.c_str());
     return false;
   }

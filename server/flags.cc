@@ -130,8 +130,7 @@ DEFINE_string(stats_format, "text",
 DEFINE_string(status_file, "",
               "Once listening, write one line 'address=IP:PORT protocol=P oneshot=0|1 "
               "proxy_protocol=0|1 pid=N' to this file (atomically: PATH.tmp, then rename) for a "
-              "health checker on the same "
-              "host; removed at exit. Empty = off.");
+              "health checker on the same host; removed at exit. Empty = off.");
 // The loop watchdog.
 DEFINE_int32(
     watchdog_miss_ms, 200,
